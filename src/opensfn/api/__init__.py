@@ -1,0 +1,1 @@
+"""opensfn.api."""

@@ -1,0 +1,1 @@
+"""The interpreter: pure and deterministic. See ``engine.protocol`` for its contract."""

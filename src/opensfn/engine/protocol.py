@@ -1,0 +1,163 @@
+"""The interpreter's contract with the runtime: triggers in, a transition out.
+
+``engine.interpreter.start`` and ``engine.interpreter.step`` are pure: they read no clock,
+no uuid source and no randomness except through :class:`StepContext`, never sleep and
+never do I/O. The runtime persists ``Transition.state`` and ``Transition.events`` in one
+transaction and then carries out ``Transition.commands``.
+
+Execution state is a plain JSON-serialisable ``dict`` owned by the engine; the runtime
+stores it verbatim and hands it back on the next trigger.
+
+Ids: ``task_id`` and ``timer_id`` are strings unique within one execution, chosen by the
+engine. The runtime keys its activity queue, task tokens and timer heap on
+``(execution_arn, id)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+JSON = Any
+Event = dict[str, Any]  # one history event, exactly as GetExecutionHistory returns it
+
+
+@dataclass(frozen=True)
+class ExecutionInfo:
+    """What the context object's ``$$.Execution`` / ``$$.StateMachine`` need."""
+
+    execution_arn: str
+    execution_name: str
+    state_machine_arn: str
+    state_machine_name: str
+    role_arn: str
+    start_time: datetime
+    redrive_count: int = 0
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """The outside world as the engine may see it."""
+
+    now: datetime
+    new_uuid: Callable[[], str]
+    random: Callable[[], float]
+
+
+# --------------------------------------------------------------------------- triggers
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    """A timer scheduled with :class:`ScheduleTimer` is due."""
+
+    timer_id: str
+
+
+@dataclass(frozen=True)
+class TaskStarted:
+    """A worker picked the task up (GetActivityTask handed out its token)."""
+
+    task_id: str
+    worker_name: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskSucceeded:
+    """SendTaskSuccess (or a dispatcher's result). ``output`` is JSON text."""
+
+    task_id: str
+    output: str
+
+
+@dataclass(frozen=True)
+class TaskFailed:
+    """SendTaskFailure (or a dispatcher's failure)."""
+
+    task_id: str
+    error: str | None
+    cause: str | None
+
+
+@dataclass(frozen=True)
+class TaskHeartbeat:
+    """SendTaskHeartbeat: the heartbeat timer starts again."""
+
+    task_id: str
+
+
+@dataclass(frozen=True)
+class StopRequested:
+    """StopExecution: the execution ends ABORTED."""
+
+    error: str | None
+    cause: str | None
+
+
+Trigger = TimerFired | TaskStarted | TaskSucceeded | TaskFailed | TaskHeartbeat | StopRequested
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True)
+class ScheduleTimer:
+    """Call ``step`` with ``TimerFired(timer_id)`` at ``due`` (the runtime may scale waits)."""
+
+    timer_id: str
+    due: datetime
+    kind: str = "wait"  # "wait" | "retry" | "timeout" | "heartbeat" — for wait scaling
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    timer_id: str
+
+
+@dataclass(frozen=True)
+class ScheduleTask:
+    """Hand work to a dispatcher.
+
+    ``resource`` is the Task state's resource ARN (an activity ARN for activities);
+    ``parameters`` the effective input (JSON value) the integration receives. The
+    dispatcher answers with TaskStarted / TaskSucceeded / TaskFailed triggers.
+    ``wait_for_token`` marks ``.waitForTaskToken``: completion then comes from
+    SendTask* with the token only.
+    """
+
+    task_id: str
+    resource: str
+    parameters: JSON
+    timeout_seconds: float | None = None
+    heartbeat_seconds: float | None = None
+    wait_for_token: bool = False
+    state_name: str = ""
+
+
+@dataclass(frozen=True)
+class CancelTask:
+    """The task is no longer wanted (timed out, stopped, branch failed): drop it."""
+
+    task_id: str
+
+
+Command = ScheduleTimer | CancelTimer | ScheduleTask | CancelTask
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What one call of ``start``/``step`` produced.
+
+    ``status`` is set when the execution closed: ``SUCCEEDED`` (with ``output``),
+    ``FAILED`` / ``TIMED_OUT`` / ``ABORTED`` (with ``error`` and ``cause``).
+    """
+
+    state: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
+    status: str | None = None
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
