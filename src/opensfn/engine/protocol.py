@@ -44,6 +44,9 @@ class StepContext:
     now: datetime
     new_uuid: Callable[[], str]
     random: Callable[[], float]
+    # task_id → the task token the runtime will accept for it (``$$.Task.Token``);
+    # None: the engine uses the bare task id.
+    task_token: Callable[[str], str] | None = None
 
 
 # --------------------------------------------------------------------------- triggers

@@ -1,0 +1,37 @@
+"""What every operation handler receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from opensfn.config import Settings
+from opensfn.runtime.runner import Runtime
+from opensfn.store.sqlite import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    """The server's long-lived parts, built once at start-up."""
+
+    settings: Settings
+    store: Store
+    runtime: Runtime
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """One request: who asks (account, region, from the SigV4 scope) and the services."""
+
+    account: str
+    region: str
+    services: Services
+
+    @property
+    def store(self) -> Store:
+        """The store."""
+        return self.services.store
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime."""
+        return self.services.runtime

@@ -1,0 +1,243 @@
+"""State machine operations: Create, Describe, Update, Delete, List, DescribeForExecution,
+ValidateStateMachineDefinition."""
+
+from __future__ import annotations
+
+import importlib
+import time
+import uuid
+from typing import Any
+
+import orjson
+
+from opensfn.api import arns, pagination
+from opensfn.api.context import RequestContext
+from opensfn.api.tags import check_tag_count, tag_pairs
+from opensfn.errors import (
+    DefinitionError,
+    ExecutionDoesNotExist,
+    InternalFailure,
+    InvalidDefinition,
+    InvalidLoggingConfiguration,
+    MissingRequiredParameter,
+    StateMachineAlreadyExists,
+    StateMachineDoesNotExist,
+)
+from opensfn.store import writes
+from opensfn.store.records import MachineRecord, RevisionRecord
+
+_DEFAULT_TRACING = {"enabled": False}
+
+
+def _validator() -> Any:
+    """``opensfn.asl.validate`` if it is installed (it lands separately)."""
+    try:
+        return importlib.import_module("opensfn.asl.validate")
+    except ImportError:
+        return None
+
+
+def check_definition(ctx: RequestContext, definition: str, machine_type: str) -> None:
+    """InvalidDefinition with AWS's message when ``definition`` has ERROR diagnostics."""
+    validate = _validator()
+    if validate is not None:
+        diagnostics = validate.validate_definition(definition, machine_type)
+        if any(getattr(d, "severity", "ERROR") == "ERROR" for d in diagnostics):
+            raise InvalidDefinition(validate.invalid_definition_message(definition, diagnostics))
+    try:
+        from opensfn.runtime import engine_link
+
+        engine_link.load_machine(definition)
+    except DefinitionError as exc:
+        raise InvalidDefinition(
+            f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {exc.message} at {exc.pointer}'"
+        ) from None
+    except ImportError:
+        pass  # no engine installed: accepted here, StartExecution reports the missing engine
+
+
+def _logging(config: dict[str, Any] | None) -> dict[str, Any]:
+    config = dict(config or {})
+    level = config.get("level") or "OFF"
+    destinations = config.get("destinations") or []
+    if len(destinations) > 1 or (level != "OFF" and not destinations):
+        raise InvalidLoggingConfiguration(
+            "Invalid Logging Configuration: Must specify exactly one Log Destination."
+        )
+    out: dict[str, Any] = {"level": level, "includeExecutionData": bool(config.get("includeExecutionData", False))}
+    if destinations:
+        out["destinations"] = destinations
+    return out
+
+
+def _tracing(config: dict[str, Any] | None) -> dict[str, Any]:
+    return {"enabled": bool((config or {}).get("enabled", False))}
+
+
+def get_machine(ctx: RequestContext, arn: str) -> MachineRecord:
+    """The state machine ``arn`` or StateMachineDoesNotExist / InvalidArn."""
+    arns.state_machine(arn)
+    m = ctx.store.get_machine(arn)
+    if m is None:
+        raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
+    return m
+
+
+def current_revision(ctx: RequestContext, m: MachineRecord) -> RevisionRecord:
+    """The revision a new execution of ``m`` runs."""
+    revision = ctx.store.get_revision(m.arn, m.revision_id)
+    if revision is None:
+        raise InternalFailure(f"revision {m.revision_id} of {m.arn} is missing")
+    return revision
+
+
+async def create_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+    """CreateStateMachine (idempotent on name, definition, type, logging and tracing)."""
+    name = arns.check_name(p["name"])
+    machine_type = p.get("type") or "STANDARD"
+    logging = _logging(p.get("loggingConfiguration"))
+    tracing = _tracing(p.get("tracingConfiguration"))
+    arn = arns.make(ctx.region, ctx.account, "stateMachine", name)
+    existing = ctx.store.get_machine(arn)
+    if existing is not None:
+        revision = current_revision(ctx, existing)
+        same = (
+            revision.definition == p["definition"]
+            and existing.type == machine_type
+            and orjson.loads(revision.logging) == logging
+            and orjson.loads(revision.tracing) == tracing
+        )
+        if not same:
+            raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
+        return {"stateMachineArn": arn, "creationDate": existing.creation_date}
+    tags = tag_pairs(p.get("tags"))
+    check_tag_count(arn, len({k for k, _ in tags}))
+    check_definition(ctx, p["definition"], machine_type)
+    now = time.time()
+    revision_id = str(uuid.uuid4())
+    record = MachineRecord(
+        arn, ctx.region, ctx.account, name, machine_type, revision_id, False, "ACTIVE", now, ctx.store.new_seq()
+    )
+    revision = RevisionRecord(
+        arn, revision_id, p["definition"], p["roleArn"], orjson.dumps(logging).decode(),
+        orjson.dumps(tracing).decode(), now,
+    )  # fmt: skip
+    try:
+        await ctx.store.submit(writes.create_machine(record, revision, tags))
+    except Exception as exc:  # a concurrent create of the same name won the race
+        if ctx.store.get_machine(arn) is not None:
+            raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'") from exc
+        raise
+    return {"stateMachineArn": arn, "creationDate": now}
+
+
+def _describe(m: MachineRecord, revision: RevisionRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "stateMachineArn": m.arn,
+        "name": m.name,
+        "status": m.status,
+        "definition": revision.definition,
+        "roleArn": revision.role_arn,
+        "type": m.type,
+        "creationDate": m.creation_date,
+        "loggingConfiguration": orjson.loads(revision.logging),
+        "tracingConfiguration": orjson.loads(revision.tracing),
+    }
+    if m.updated:
+        out["revisionId"] = m.revision_id
+    return out
+
+
+async def describe_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+    """DescribeStateMachine."""
+    m = get_machine(ctx, p["stateMachineArn"])
+    return _describe(m, current_revision(ctx, m))
+
+
+async def update_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+    """UpdateStateMachine: a new revision; running executions keep theirs."""
+    m = get_machine(ctx, p["stateMachineArn"])
+    keys = ("definition", "roleArn", "loggingConfiguration", "tracingConfiguration")
+    if all(p.get(k) is None for k in keys):
+        raise MissingRequiredParameter(
+            "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified"
+        )
+    old = current_revision(ctx, m)
+    definition = p.get("definition") or old.definition
+    if p.get("definition") is not None:
+        check_definition(ctx, definition, m.type)
+    logging = orjson.loads(old.logging) if p.get("loggingConfiguration") is None else _logging(p["loggingConfiguration"])
+    tracing = orjson.loads(old.tracing) if p.get("tracingConfiguration") is None else _tracing(p["tracingConfiguration"])
+    now = time.time()
+    revision = RevisionRecord(
+        m.arn, str(uuid.uuid4()), definition, p.get("roleArn") or old.role_arn,
+        orjson.dumps(logging).decode(), orjson.dumps(tracing).decode(), now,
+    )  # fmt: skip
+    await ctx.store.submit(writes.update_machine(revision))
+    return {"updateDate": now, "revisionId": revision.revision_id}
+
+
+async def delete_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+    """DeleteStateMachine: its running executions are stopped, then the machine is gone."""
+    arn = p["stateMachineArn"]
+    arns.state_machine(arn)
+    if ctx.store.get_machine(arn) is None:
+        return {}
+    for execution_arn in ctx.store.running_for_machine(arn):
+        ex = ctx.runtime.open.get(execution_arn)
+        if ex is not None and not ex.closed:
+            await ctx.runtime.stop_execution(ex, None, None)
+    await ctx.store.submit(writes.delete_machine(arn))
+    return {}
+
+
+async def list_state_machines(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+    """ListStateMachines in creation order."""
+    after = pagination.decode("ListStateMachines", p.get("nextToken")) or 0
+    size = pagination.page_size(p)
+    rows = ctx.store.list_machines(ctx.account, ctx.region, int(after), size + 1)
+    out: dict[str, Any] = {
+        "stateMachines": [
+            {"stateMachineArn": m.arn, "name": m.name, "type": m.type, "creationDate": m.creation_date}
+            for m in rows[:size]
+        ]
+    }
+    if len(rows) > size:
+        out["nextToken"] = pagination.encode("ListStateMachines", rows[size - 1].seq)
+    return out
+
+
+async def describe_state_machine_for_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+    """DescribeStateMachineForExecution: the revision the execution runs."""
+    arn = p["executionArn"]
+    arns.execution(arn)
+    rec = ctx.store.get_execution(arn)
+    if rec is None:
+        raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
+    revision = ctx.store.get_revision(rec.machine_arn, rec.revision_id)
+    if revision is None:
+        raise InternalFailure(f"revision {rec.revision_id} of {rec.machine_arn} is missing")
+    m = ctx.store.get_machine(rec.machine_arn)
+    out = {
+        "stateMachineArn": rec.machine_arn,
+        "name": rec.machine_arn.rsplit(":", 1)[-1],
+        "definition": revision.definition,
+        "roleArn": revision.role_arn,
+        "updateDate": revision.update_date,
+        "loggingConfiguration": orjson.loads(revision.logging),
+        "tracingConfiguration": orjson.loads(revision.tracing),
+    }
+    if m is not None and m.updated:
+        out["revisionId"] = rec.revision_id
+    return out
+
+
+async def validate_state_machine_definition(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+    """ValidateStateMachineDefinition (answered by ``asl.validate``)."""
+    validate = _validator()
+    if validate is None:
+        raise InternalFailure("ValidateStateMachineDefinition is not available: opensfn.asl.validate is missing")
+    result: dict[str, Any] = validate.validate_response(
+        p["definition"], p.get("type") or "STANDARD", p.get("severity") or "ERROR", p.get("maxResults") or 100
+    )
+    return result

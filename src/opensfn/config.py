@@ -1,0 +1,111 @@
+"""Every setting of the server, in one place.
+
+Each setting is a field of :class:`Settings`; ``opensfn serve`` reads it from its flag,
+else from the ``OPENSFN_*`` environment variable named in the field's docstring, else
+the default. :func:`load_settings` is the only constructor the rest of the code uses.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from opensfn.errors import OpensfnError
+
+
+class ConfigError(OpensfnError):
+    """A setting has a value the server cannot use (the message says which and why)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The server's settings (see each field)."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on. ``--host`` / ``OPENSFN_HOST``."""
+
+    port: int = 8083
+    """TCP port (Step Functions Local's, so existing setups keep working). ``--port`` / ``OPENSFN_PORT``."""
+
+    db: str = "./.opensfn/opensfn.db"
+    """Database: a file path or ``sqlite:///path``. ``--db`` / ``OPENSFN_DB``."""
+
+    wait_scale: float = 1.0
+    """Factor applied to every timer delay (Wait, retry, timeouts); 0 fires timers at once.
+    ``--wait-scale`` / ``OPENSFN_WAIT_SCALE`` (``WAIT_TIME_SCALE`` is honoured too)."""
+
+    log_level: str = "info"
+    """Logging level (debug, info, warning, error). ``--log-level`` / ``OPENSFN_LOG_LEVEL``."""
+
+    account_id: str = "123456789012"
+    """Account used in ARNs. ``--account-id`` / ``OPENSFN_ACCOUNT_ID`` (``AWS_ACCOUNT_ID`` too)."""
+
+    region: str = "us-east-1"
+    """Region used when a request carries no SigV4 credential scope. ``--region`` / ``OPENSFN_REGION``."""
+
+    activity_poll_seconds: float = 60.0
+    """How long GetActivityTask waits for a task before answering with no token (AWS: 60 s).
+    ``--activity-poll-seconds`` / ``OPENSFN_ACTIVITY_POLL_SECONDS``."""
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite file named by :attr:`db`."""
+        return sqlite_path(self.db)
+
+
+# Environment variables that are read besides OPENSFN_<FIELD>, for compatibility with
+# Step Functions Local and the usual AWS variables. OPENSFN_* wins when both are set.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "wait_scale": ("WAIT_TIME_SCALE",),
+    "account_id": ("AWS_ACCOUNT_ID",),
+}
+
+
+def sqlite_path(db: str) -> Path:
+    """The file path of a ``--db`` value; raise :class:`ConfigError` for other databases."""
+    if db.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f"--db {db.split('@')[-1]!r}: PostgreSQL is not yet supported; use a file path or sqlite:///path"
+        )
+    if db.startswith("sqlite:///"):
+        return Path(db.removeprefix("sqlite:///"))
+    if "://" in db:
+        raise ConfigError(f"--db {db!r}: unknown database URL; use a file path or sqlite:///path")
+    return Path(db)
+
+
+def _convert(name: str, kind: Any, raw: Any) -> Any:
+    try:
+        if kind in (int, "int"):
+            return int(raw)
+        if kind in (float, "float"):
+            value = float(raw)
+            if value < 0:
+                raise ValueError("must not be negative")
+            return value
+    except ValueError as exc:
+        raise ConfigError(f"setting {name}: invalid value {raw!r} ({exc})") from None
+    return str(raw)
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from explicit ``overrides`` (flags; ``None`` values ignored), then environment."""
+    env = os.environ if environ is None else environ
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        if f.name in given:
+            values[f.name] = _convert(f.name, f.type, given[f.name])
+            continue
+        for var in (f"OPENSFN_{f.name.upper()}", *_ALIASES.get(f.name, ())):
+            if env.get(var):
+                values[f.name] = _convert(f.name, f.type, env[var])
+                break
+    settings = Settings(**values)
+    sqlite_path(settings.db)  # fail early on a database we cannot open
+    return settings

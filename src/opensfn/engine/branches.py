@@ -1,0 +1,312 @@
+"""Parallel and Map: child frames, their history events, and how their results combine.
+
+Children run in order, each until it waits or ends, so a history without waits is the
+sequence AWS records at ``MaxConcurrency`` 1. The ``previousEventId`` rules follow the
+recorded histories: a child's first event points at ``ParallelStateStarted`` /
+``MapIterationStarted``; an iteration's ``MapIterationSucceeded`` points at its last
+event, and the next iteration starts from that same event; ``*StateSucceeded`` and
+``*StateExited`` both point at the last child event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opensfn.asl import jsonpath
+from opensfn.asl.definition import State
+from opensfn.engine import data
+from opensfn.engine.flow import fail_state, goto_exit, state_of
+from opensfn.engine.run import Frame, Run, dumps
+from opensfn.errors import WorkflowError
+
+RUNNABLE = frozenset({"enter", "exec", "children"})
+
+
+def begin(run: Run, frame: Frame, path: list[str], state: State) -> None:
+    """Execute a Parallel or Map state: start its children."""
+    if state.type == "Parallel":
+        _begin_parallel(run, frame, state)
+    else:
+        _begin_map(run, frame, state)
+    frame["phase"] = "children"
+
+
+def progress(run: Run, frame: Frame, path: list[str]) -> bool:
+    """Advance the children; True when the frame left the ``children`` phase."""
+    state = state_of(run, frame)
+    if state.type == "Parallel":
+        _progress_parallel(run, frame, path, state)
+    else:
+        _progress_map(run, frame, path, state)
+    return bool(frame["phase"] != "children")
+
+
+def _child(scope_id: str, run: Run, value: Any, last: int, **extra: Any) -> Frame:
+    scope = run.machine.scope(scope_id)
+    child: Frame = {"scope": scope_id, "st": scope.start_at, "in": value, "last": last, "phase": "enter"}
+    child.update(extra)
+    return child
+
+
+def _run_child(run: Run, child: Frame, path: list[str]) -> None:
+    if child["phase"] in RUNNABLE:
+        from opensfn.engine.interpreter import advance
+
+        advance(run, child, path)
+
+
+def abort_children(run: Run, frame: Frame, path: list[str]) -> None:
+    """Cancel every timer and task below ``frame`` (its children were given up)."""
+    depth = len(path)
+    for tid, t in list(run.state["timers"].items()):
+        if len(t["path"]) > depth and t["path"][:depth] == path:
+            run.cancel_timer(tid)
+    for task_id, t in list(run.state["tasks"].items()):
+        if len(t["path"]) > depth and t["path"][:depth] == path:
+            run.cancel_task(task_id)
+    frame["children"] = {}
+
+
+# ---------------------------------------------------------------------- Parallel
+
+
+def _begin_parallel(run: Run, frame: Frame, state: State) -> None:
+    eff = data.effective_input(run, frame, state, frame["in"])
+    started = run.emit(frame, "ParallelStateStarted")
+    frame["children"] = {
+        str(i): _child(bid, run, eff, started) for i, bid in enumerate(state.branches)
+    }
+    frame["results"] = [None] * len(state.branches)
+
+
+def _progress_parallel(run: Run, frame: Frame, path: list[str], state: State) -> None:
+    children: dict[str, Frame] = frame["children"]
+    for key in list(children):
+        child = children[key]
+        _run_child(run, child, [*path, key])
+        if child["phase"] == "done":
+            frame["results"][int(key)] = child["out"]
+            frame["last"] = child["last"]
+            del children[key]
+        elif child["phase"] == "failed":
+            frame["last"] = child["last"]
+            abort_children(run, frame, path)
+            fail_state(
+                run, frame, path, state, child.get("err"), child.get("cause"), "ParallelStateFailed"
+            )
+            return
+    if children:
+        return
+    run.emit(frame, "ParallelStateSucceeded", update=False)
+    results = frame.pop("results")
+    _finish(run, frame, path, state, results)
+
+
+def _finish(run: Run, frame: Frame, path: list[str], state: State, results: list[Any]) -> None:
+    try:
+        out = data.result_output(run, frame, state, frame["in"], results)
+    except WorkflowError as exc:
+        from opensfn.engine.flow import with_prefix
+
+        fail_state(run, frame, path, state, exc.error, with_prefix(frame, state, exc))
+        return
+    goto_exit(run, frame, state, out)
+
+
+# ---------------------------------------------------------------------- Map
+
+
+def _int_setting(
+    run: Run, frame: Frame, state: State, eff: Any, value: Any, path: jsonpath.JsonPath | None, name: str
+) -> int:
+    if path is None:
+        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+    found = jsonpath.apply_input_path(path, eff, run.context(frame, state), run.variables(frame))
+    if isinstance(found, bool) or not isinstance(found, int):
+        raise WorkflowError(
+            "States.Runtime",
+            f'The {name}Path field refers to value "{_plain(found)}" which is not a valid integer: {path.text}',
+        )
+    return found
+
+
+def _plain(value: Any) -> str:
+    return value if isinstance(value, str) else dumps(value)
+
+
+def _tolerance(run: Run, frame: Frame, state: State, eff: Any) -> tuple[int | None, float | None]:
+    count: int | None = None
+    pct: float | None = None
+    if state.tolerated_failure_count_path is not None or state.tolerated_failure_count is not None:
+        count = _int_setting(
+            run, frame, state, eff, state.tolerated_failure_count,
+            state.tolerated_failure_count_path, "ToleratedFailureCount",
+        )
+        if count < 0:
+            raise WorkflowError("States.Runtime", "ToleratedFailureCount cannot be negative.")
+    p = state.tolerated_failure_percentage_path
+    if p is not None:
+        found = jsonpath.apply_input_path(p, eff, run.context(frame, state), run.variables(frame))
+        if isinstance(found, bool) or not isinstance(found, int | float):
+            raise WorkflowError(
+                "States.Runtime",
+                f'The ToleratedFailurePercentagePath field refers to value "{_plain(found)}" '
+                f"which is not a valid float: {p.text}",
+            )
+        pct = float(found)
+    elif isinstance(state.tolerated_failure_percentage, int | float):
+        pct = float(state.tolerated_failure_percentage)
+    if pct is not None and not 0 <= pct <= 100:
+        raise WorkflowError("States.Runtime", "ToleratedFailurePercentage must be between 0 and 100.")
+    return count, pct
+
+
+def _begin_map(run: Run, frame: Frame, state: State) -> None:
+    eff = data.input_path(run, frame, state, frame["in"])
+    items = eff
+    if state.items_path is not None:
+        items = jsonpath.apply_input_path(state.items_path, eff, run.context(frame, state), run.variables(frame))
+    if not isinstance(items, list):
+        raise WorkflowError(
+            "States.Runtime",
+            f"Item selection path '{state.items_path.text if state.items_path else '$'}' "
+            f"does not resolve to an array: {dumps(items)}",
+        )
+    conc = _int_setting(
+        run, frame, state, eff, state.max_concurrency, state.max_concurrency_path, "MaxConcurrency"
+    )
+    count, pct = _tolerance(run, frame, state, eff)
+    dist = state.processor_mode == "DISTRIBUTED"
+    run.emit(frame, "MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
+    if dist:
+        info = run.info
+        arn_parts = info.state_machine_arn.split(":")
+        map_run = (
+            f"arn:aws:states:{arn_parts[3]}:{arn_parts[4]}:mapRun:{info.state_machine_name}/"
+            f"{state.label or run.ctx.new_uuid()}:{run.ctx.new_uuid()}"
+        )
+        run.emit(frame, "MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": map_run})
+    frame["children"] = {}
+    frame["map"] = {
+        "items": items,
+        "eff": eff,
+        "next": 0,
+        "res": [None] * len(items),
+        "running": 0,
+        "fails": 0,
+        "conc": conc,
+        "count": count,
+        "pct": pct,
+        "dist": dist,
+    }
+
+
+def _item_input(run: Run, frame: Frame, state: State, eff: Any, index: int, item: Any) -> Any:
+    if state.item_selector is None:
+        return item
+    extra = {"Map": {"Item": {"Index": index, "Value": item}}}
+    return state.item_selector.evaluate(
+        eff, run.context(frame, state, extra), run.variables(frame), run.ctx
+    )
+
+
+def _progress_map(run: Run, frame: Frame, path: list[str], state: State) -> None:
+    m = frame["map"]
+    children: dict[str, Frame] = frame["children"]
+    for key in list(children):
+        _run_child(run, children[key], [*path, key])
+        if _settle(run, frame, path, state, key):
+            return
+    while m["next"] < len(m["items"]) and (m["conc"] <= 0 or m["running"] < m["conc"]):
+        i = m["next"]
+        m["next"] = i + 1
+        try:
+            value = _item_input(run, frame, state, m["eff"], i, m["items"][i])
+        except WorkflowError as exc:
+            from opensfn.engine.flow import with_prefix
+
+            abort_children(run, frame, path)
+            fail_state(run, frame, path, state, exc.error, with_prefix(frame, state, exc), "MapStateFailed")
+            return
+        if m["dist"]:
+            started = frame["last"]
+        else:
+            started = run.emit(
+                frame, "MapIterationStarted", "mapIterationStartedEventDetails",
+                {"index": i, "name": state.name}, update=False,
+            )
+        key = str(i)
+        children[key] = _child(state.processor or "", run, value, started, idx=i, silent=m["dist"])
+        m["running"] += 1
+        _run_child(run, children[key], [*path, key])
+        if _settle(run, frame, path, state, key):
+            return
+    if m["running"]:
+        return
+    if m["dist"]:
+        run.emit(frame, "MapRunSucceeded")
+    run.emit(frame, "MapStateSucceeded", update=False)
+    frame.pop("map")
+    _finish(run, frame, path, state, m["res"])
+
+
+def _settle(run: Run, frame: Frame, path: list[str], state: State, key: str) -> bool:
+    """Record a finished iteration; True when the Map itself failed."""
+    m = frame["map"]
+    child = frame["children"][key]
+    phase = child["phase"]
+    if phase not in ("done", "failed"):
+        return False
+    i = child["idx"]
+    del frame["children"][key]
+    m["running"] -= 1
+    last_one = m["next"] >= len(m["items"]) and m["running"] == 0
+    if phase == "done":
+        m["res"][i] = child["out"]
+        if m["dist"]:
+            return False
+        ev = run.emit(
+            frame, "MapIterationSucceeded", "mapIterationSucceededEventDetails",
+            {"index": i, "name": state.name}, prev=child["last"], update=False,
+        )
+        frame["last"] = ev if last_one else child["last"]
+        return False
+    m["fails"] += 1
+    if not m["dist"]:
+        run.emit(
+            frame, "MapIterationFailed", "mapIterationFailedEventDetails",
+            {"index": i, "name": state.name}, prev=child["last"], update=False,
+        )
+        frame["last"] = child["last"]
+    if _tolerated(m):
+        m["res"][i] = {"Error": child.get("err"), "Cause": child.get("cause")}
+        return False
+    _abort_iterations(run, frame, path, state)
+    error, cause = child.get("err"), child.get("cause")
+    if m["count"] is not None or m["pct"] is not None:
+        error = "States.ExceedToleratedFailureThreshold"
+        cause = "The specified tolerated failure threshold was exceeded"
+    frame.pop("map", None)
+    if m["dist"]:
+        run.emit(frame, "MapRunFailed", "mapRunFailedEventDetails", {"error": error, "cause": cause})
+    fail_state(run, frame, path, state, error, cause, "MapStateFailed")
+    return True
+
+
+def _tolerated(m: dict[str, Any]) -> bool:
+    if m["count"] is None and m["pct"] is None:
+        return False
+    if m["count"] is not None and m["fails"] <= m["count"]:
+        return True
+    total = len(m["items"]) or 1
+    return m["pct"] is not None and m["fails"] * 100.0 / total <= m["pct"]
+
+
+def _abort_iterations(run: Run, frame: Frame, path: list[str], state: State) -> None:
+    for child in frame["children"].values():
+        if not frame["map"]["dist"]:
+            run.emit(
+                frame, "MapIterationAborted", "mapIterationAbortedEventDetails",
+                {"index": child["idx"], "name": state.name}, prev=child["last"], update=False,
+            )
+    abort_children(run, frame, path)

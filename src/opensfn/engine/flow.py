@@ -1,0 +1,125 @@
+"""Entering and leaving states, and what happens when a state fails (Retry, Catch).
+
+Shared by every state type's handler.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opensfn.asl import jsonpath
+from opensfn.asl.definition import State
+from opensfn.engine.run import (
+    MAX_PAYLOAD,
+    Frame,
+    Run,
+    dumps,
+    error_output,
+    find_catcher,
+    find_retrier,
+    iso,
+    jitter_random,
+    retry_delay,
+)
+from opensfn.errors import WorkflowError
+
+
+def state_of(run: Run, frame: Frame) -> State:
+    """The state ``frame`` is in."""
+    return run.machine.scope(frame["scope"]).states[frame["st"]]
+
+
+def enter(run: Run, frame: Frame) -> None:
+    """Emit ``<Type>StateEntered`` and get ready to execute."""
+    state = state_of(run, frame)
+    text = frame.pop("text", None)
+    if text is None:
+        text = dumps(frame["in"])
+    frame["entered"] = run.emit(
+        frame,
+        state.type + "StateEntered",
+        "stateEnteredEventDetails",
+        {"name": state.name, "input": text, "inputDetails": {"truncated": False}},
+    )
+    frame["etime"] = iso(run.now)
+    frame["retries"] = [0] * len(state.retry)
+    frame["phase"] = "exec"
+
+
+def with_prefix(frame: Frame, state: State, exc: WorkflowError) -> str | None:
+    """AWS's cause for a runtime error: which state, entered at which event."""
+    if not exc.state_prefix:
+        return exc.cause
+    return (
+        f"An error occurred while executing the state '{state.name}' "
+        f"(entered at the event id #{frame.get('entered', 0)}). {exc.cause}"
+    )
+
+
+# ---------------------------------------------------------------------- leaving a state
+
+
+def goto_exit(run: Run, frame: Frame, state: State, output: Any, *, terminal: bool = False) -> None:
+    """Emit ``<Type>StateExited`` and move to the next state, or end the frame."""
+    text = dumps(output)
+    if len(text.encode()) > MAX_PAYLOAD:
+        frame.update(
+            phase="failed",
+            err="States.DataLimitExceeded",
+            cause=f"The state/task '{state.name}' returned a result with a size exceeding "
+            "the maximum number of bytes service limit.",
+        )
+        return
+    run.emit(
+        frame,
+        state.type + "StateExited",
+        "stateExitedEventDetails",
+        {"name": state.name, "output": text, "outputDetails": {"truncated": False}},
+    )
+    nxt = frame.pop("next_override", None) or state.next
+    if terminal or state.end or nxt is None:
+        frame["phase"] = "done"
+        frame["out"] = output
+        return
+    frame["st"] = nxt
+    frame["in"] = output
+    frame["phase"] = "enter"
+
+
+def fail_state(
+    run: Run,
+    frame: Frame,
+    path: list[str],
+    state: State,
+    error: str | None,
+    cause: str | None,
+    failed_event: str | None = None,
+) -> None:
+    """A state failed: retry it, catch the error, or fail the frame.
+
+    ``failed_event`` (``MapStateFailed``, ``ParallelStateFailed``) is recorded only when
+    no retrier takes the error, as AWS does.
+    """
+    err = error or ""
+    if state.retry and err not in ("States.DataLimitExceeded", "States.Runtime"):
+        idx = find_retrier(state, frame, err)
+        if idx is not None:
+            retries = frame["retries"]
+            delay = retry_delay(state.retry[idx], retries[idx], jitter_random(run.ctx))
+            retries[idx] += 1
+            if delay <= 0:
+                frame["phase"] = "exec"
+            else:
+                frame["phase"] = "retry"
+                run.schedule_timer(run.new_id("r"), path, run.now + delay, "retry")
+            return
+    if failed_event is not None:
+        run.emit(frame, failed_event)
+    catcher = find_catcher(state, err) if err not in ("States.Runtime",) else None
+    if catcher is not None:
+        result = error_output(error, cause)
+        out = jsonpath.apply_result_path(catcher.result_path, frame["in"], result)
+        frame["next_override"] = catcher.next
+        goto_exit(run, frame, state, out)
+        return
+    frame.update(phase="failed", err=error, cause=cause)

@@ -1,0 +1,258 @@
+"""The interpreter: ``start`` and ``step``, pure functions from triggers to transitions.
+
+Execution state (plain JSON)::
+
+    {"next": <next event id>, "seq": <id counter>, "input": <execution input>,
+     "timers": {timer_id: {"path", "due", "kind"}}, "tasks": {task_id: {"path", ...}},
+     "root": <frame>}
+
+A frame is one thread: ``scope`` (scope id), ``st`` (current state), ``in`` (its raw
+input), ``last`` (latest event id in this thread), ``phase`` and, for Parallel and Map,
+``children`` keyed by branch / iteration index. Phases:
+
+    enter → exec → (wait | task | retry | children | yield) → … → done | failed
+
+``path`` is the list of child keys from the root frame to a frame. Timers and tasks
+remember the path of the frame that waits on them, so a trigger resumes exactly that
+thread; its ancestors then re-check their children.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from opensfn.asl.definition import Machine
+from opensfn.engine import states as st_handlers
+from opensfn.engine.protocol import (
+    Command,
+    ExecutionInfo,
+    ScheduleTask,
+    ScheduleTimer,
+    StepContext,
+    StopRequested,
+    TaskFailed,
+    TaskHeartbeat,
+    TaskStarted,
+    TaskSucceeded,
+    TimerFired,
+    Transition,
+    Trigger,
+)
+from opensfn.engine.run import Frame, Run, dumps
+
+# A frame in one of these phases can make progress without a trigger.
+RUNNABLE = frozenset({"enter", "exec", "children"})
+# Past this many events in one call, a thread yields (a timer due now) so that one
+# long loop neither monopolises the server nor builds one huge transaction.
+YIELD_EVENTS = 10_000
+
+
+def start(machine: Machine, info: ExecutionInfo, input_text: str, ctx: StepContext) -> Transition:
+    """Begin an execution: ``ExecutionStarted`` and as far as it runs without waiting."""
+    value = orjson.loads(input_text)
+    scope = machine.scope(machine.root)
+    root: Frame = {
+        "scope": machine.root,
+        "st": scope.start_at,
+        "in": value,
+        "last": 0,
+        "phase": "enter",
+        "text": input_text,
+    }
+    state: dict[str, Any] = {
+        "next": 1,
+        "seq": 0,
+        "input": value,
+        "timers": {},
+        "tasks": {},
+        "root": root,
+    }
+    run = Run(machine, info, state, ctx)
+    run.emit(
+        root,
+        "ExecutionStarted",
+        "executionStartedEventDetails",
+        {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": info.role_arn},
+        update=False,
+    )
+    if machine.timeout_seconds:
+        run.schedule_timer("exec-timeout", [], run.now + machine.timeout_seconds, "timeout")
+    advance(run, root, [])
+    return _finish(run)
+
+
+def step(
+    machine: Machine,
+    info: ExecutionInfo,
+    state: dict[str, Any],
+    trigger: Trigger,
+    ctx: StepContext,
+) -> Transition:
+    """Apply one trigger to an open execution."""
+    run = Run(machine, info, state, ctx)
+    if isinstance(trigger, StopRequested):
+        return _close(run, "ABORTED", error=trigger.error, cause=trigger.cause)
+    path = _route(run, trigger)
+    if path is None:
+        return Transition(state=state)
+    if path == ["exec-timeout"]:
+        return _close(run, "TIMED_OUT", error="States.Timeout", cause=None)
+    frame = at(state, path)
+    if frame is None:
+        return Transition(state=state)
+    advance(run, frame, path)
+    for depth in range(len(path) - 1, -1, -1):
+        parent = at(state, path[:depth])
+        if parent is not None:
+            advance(run, parent, path[:depth])
+    return _finish(run)
+
+
+def resume_commands(state: dict[str, Any]) -> list[Command]:
+    """After a restart: re-arm every timer and re-queue every task not yet handed out."""
+    from datetime import UTC, datetime
+
+    out: list[Command] = []
+    for tid, t in state.get("timers", {}).items():
+        out.append(ScheduleTimer(tid, datetime.fromtimestamp(t["due"], tz=UTC), t["kind"]))
+    for task_id, t in state.get("tasks", {}).items():
+        if not t.get("started"):
+            out.append(
+                ScheduleTask(
+                    task_id,
+                    t["resource"],
+                    t["params"],
+                    t.get("timeout"),
+                    t.get("heartbeat"),
+                    bool(t.get("token")),
+                    t.get("name", ""),
+                )
+            )
+    return out
+
+
+def open_task(state: dict[str, Any], task_id: str) -> bool:
+    """Whether ``task_id`` still waits for an answer."""
+    return task_id in state.get("tasks", {})
+
+
+# ---------------------------------------------------------------------- the loop
+
+
+def at(state: dict[str, Any], path: list[str]) -> Frame | None:
+    """The frame at ``path``, or None when it has ended."""
+    frame: Frame | None = state["root"]
+    for key in path:
+        if frame is None:
+            return None
+        frame = (frame.get("children") or {}).get(key)
+    return frame
+
+
+def advance(run: Run, frame: Frame, path: list[str]) -> None:
+    """Run ``frame`` until it waits, ends or fails."""
+    from opensfn.engine import branches
+
+    while True:
+        phase = frame["phase"]
+        if phase == "enter":
+            if len(run.events) > YIELD_EVENTS:
+                frame["phase"] = "yield"
+                run.schedule_timer(run.new_id("y"), path, run.now, "yield")
+                return
+            st_handlers.enter(run, frame)
+        elif phase == "exec":
+            st_handlers.execute(run, frame, path)
+        elif phase == "children":
+            if not branches.progress(run, frame, path):
+                return
+        else:
+            return
+
+
+def _route(run: Run, trigger: Trigger) -> list[str] | None:
+    """Apply ``trigger`` to the waiting frame; returns its path (None: nothing waits)."""
+    state = run.state
+    if isinstance(trigger, TimerFired):
+        timer = state["timers"].pop(trigger.timer_id, None)
+        if timer is None:
+            return None
+        if trigger.timer_id == "exec-timeout":
+            return ["exec-timeout"]
+        path: list[str] = timer["path"]
+        frame = at(state, path)
+        if frame is None:
+            return None
+        st_handlers.on_timer(run, frame, path, timer["kind"], trigger.timer_id)
+        return path
+    task = state["tasks"].get(trigger.task_id)
+    if task is None:
+        return None
+    path = task["path"]
+    frame = at(state, path)
+    if frame is None:
+        return None
+    if isinstance(trigger, TaskStarted):
+        st_handlers.on_task_started(run, frame, path, trigger.task_id, trigger.worker_name)
+    elif isinstance(trigger, TaskHeartbeat):
+        st_handlers.on_task_heartbeat(run, frame, path, trigger.task_id)
+    elif isinstance(trigger, TaskSucceeded):
+        st_handlers.on_task_succeeded(run, frame, path, trigger.task_id, trigger.output)
+    elif isinstance(trigger, TaskFailed):
+        st_handlers.on_task_failed(run, frame, path, trigger.task_id, trigger.error, trigger.cause)
+    return path
+
+
+def _finish(run: Run) -> Transition:
+    root = run.state["root"]
+    if root["phase"] == "done":
+        return _close(run, "SUCCEEDED", output=dumps(root["out"]))
+    if root["phase"] == "failed":
+        return _close(run, "FAILED", error=root.get("err"), cause=root.get("cause"))
+    return Transition(state=run.state, events=run.events, commands=run.commands)
+
+
+# Closing event per final status, with its details key.
+_CLOSE_EVENTS = {
+    "SUCCEEDED": ("ExecutionSucceeded", "executionSucceededEventDetails"),
+    "FAILED": ("ExecutionFailed", "executionFailedEventDetails"),
+    "TIMED_OUT": ("ExecutionTimedOut", "executionTimedOutEventDetails"),
+    "ABORTED": ("ExecutionAborted", "executionAbortedEventDetails"),
+}
+
+
+def _close(
+    run: Run,
+    status: str,
+    *,
+    output: str | None = None,
+    error: str | None = None,
+    cause: str | None = None,
+) -> Transition:
+    state = run.state
+    for tid in list(state["timers"]):
+        run.cancel_timer(tid)
+    for task_id in list(state["tasks"]):
+        run.cancel_task(task_id)
+    typ, key = _CLOSE_EVENTS[status]
+    details: dict[str, Any] = {}
+    if status == "SUCCEEDED":
+        details = {"output": output, "outputDetails": {"truncated": False}}
+    else:
+        if error is not None:
+            details["error"] = error
+        if cause is not None:
+            details["cause"] = cause
+    run.emit(state["root"], typ, key, details)
+    state["closed"] = status
+    return Transition(
+        state=state,
+        events=run.events,
+        commands=run.commands,
+        status=status,
+        output=output,
+        error=error,
+        cause=cause,
+    )

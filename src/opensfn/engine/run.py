@@ -1,0 +1,212 @@
+"""One call of the interpreter: the working set, event emission, and error handling.
+
+Execution state is a JSON-serialisable dict (see ``interpreter``); a *frame* is one thread
+of control in it: the execution itself, a Parallel branch or a Map iteration. A frame
+runs the states of one scope and keeps ``last``, the id of its latest event, because
+AWS chains ``previousEventId`` along each thread rather than across the whole history.
+"""
+
+from __future__ import annotations
+
+import random as _random
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from opensfn.asl.definition import Catcher, Machine, Retrier, State
+from opensfn.engine.protocol import (
+    CancelTask,
+    CancelTimer,
+    Command,
+    Event,
+    ExecutionInfo,
+    ScheduleTimer,
+    StepContext,
+)
+
+Frame = dict[str, Any]
+MAX_PAYLOAD = 262_144  # bytes: AWS's limit on any state input/output
+
+# Errors that the ``States.ALL`` wildcard does not match (AWS: terminal errors).
+_NOT_MATCHED_BY_ALL = frozenset({"States.DataLimitExceeded", "States.Runtime"})
+
+
+def dumps(value: Any) -> str:
+    """JSON text as AWS writes payloads in history: compact, UTF-8 kept."""
+    return orjson.dumps(value).decode()
+
+
+def iso(ts: float) -> str:
+    """An ISO-8601 timestamp with milliseconds, as in the context object."""
+    dt = datetime.fromtimestamp(ts, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+class Run:
+    """The mutable working set of one ``start``/``step`` call."""
+
+    def __init__(
+        self, machine: Machine, info: ExecutionInfo, state: dict[str, Any], ctx: StepContext
+    ) -> None:
+        self.machine = machine
+        self.info = info
+        self.state = state
+        self.ctx = ctx
+        self.now = ctx.now.timestamp()
+        self.events: list[Event] = []
+        self.commands: list[Command] = []
+
+    # ------------------------------------------------------------------ events
+
+    def emit(
+        self,
+        frame: Frame,
+        typ: str,
+        key: str | None = None,
+        details: dict[str, Any] | None = None,
+        *,
+        prev: int | None = None,
+        update: bool = True,
+    ) -> int:
+        """Append one history event in ``frame``'s thread; returns its id."""
+        if frame.get("silent"):
+            return int(frame["last"])
+        st = self.state
+        eid = int(st["next"])
+        st["next"] = eid + 1
+        ev: Event = {
+            "timestamp": self.now,
+            "type": typ,
+            "id": eid,
+            "previousEventId": frame["last"] if prev is None else prev,
+        }
+        if key is not None:
+            ev[key] = details if details is not None else {}
+        self.events.append(ev)
+        if update:
+            frame["last"] = eid
+        return eid
+
+    # ------------------------------------------------------------------ timers
+
+    def schedule_timer(self, timer_id: str, path: list[str], due: float, kind: str) -> None:
+        self.state["timers"][timer_id] = {"path": path, "due": due, "kind": kind}
+        self.commands.append(
+            ScheduleTimer(timer_id, datetime.fromtimestamp(due, tz=UTC), kind)
+        )
+
+    def cancel_timer(self, timer_id: str) -> None:
+        if self.state["timers"].pop(timer_id, None) is not None:
+            self.commands.append(CancelTimer(timer_id))
+
+    def cancel_task(self, task_id: str) -> None:
+        if self.state["tasks"].pop(task_id, None) is not None:
+            self.commands.append(CancelTask(task_id))
+        self.cancel_timer("to" + task_id)
+        self.cancel_timer("hb" + task_id)
+
+    def new_id(self, prefix: str) -> str:
+        n = int(self.state.get("seq", 0)) + 1
+        self.state["seq"] = n
+        return f"{prefix}{n}"
+
+    # ------------------------------------------------------------------ context object
+
+    def context(self, frame: Frame, state: State, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The context object ``$$`` for ``state`` running in ``frame``."""
+        info = self.info
+        ctx: dict[str, Any] = {
+            "Execution": {
+                "Id": info.execution_arn,
+                "Input": self.state["input"],
+                "StartTime": iso(info.start_time.timestamp()),
+                "Name": info.execution_name,
+                "RoleArn": info.role_arn,
+                "RedriveCount": info.redrive_count,
+            },
+            "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
+            "State": {
+                "Name": state.name,
+                "EnteredTime": frame.get("etime") or iso(self.now),
+                "RetryCount": sum(frame.get("retries") or ()),
+            },
+        }
+        if extra:
+            ctx.update(extra)
+        return ctx
+
+    def variables(self, frame: Frame) -> dict[str, Any]:
+        """Workflow variables visible in ``frame`` (inner scopes shadow outer ones)."""
+        out: dict[str, Any] = frame.get("vars_outer") or {}
+        own = frame.get("vars")
+        if own:
+            out = {**out, **own}
+        return out
+
+
+# ---------------------------------------------------------------------- Retry / Catch
+
+
+def error_matches(names: tuple[str, ...], error: str) -> bool:
+    """AWS's ErrorEquals rule: exact names; ``States.ALL`` for all but the terminal errors;
+    ``States.TaskFailed`` likewise, except ``States.Timeout``."""
+    for name in names:
+        if name == error:
+            return True
+        if name == "States.ALL" and error not in _NOT_MATCHED_BY_ALL:
+            return True
+        if (
+            name == "States.TaskFailed"
+            and error != "States.Timeout"
+            and error not in _NOT_MATCHED_BY_ALL
+        ):
+            return True
+    return False
+
+
+def retry_delay(retrier: Retrier, attempt: int, rnd: float) -> float:
+    """Seconds before retry number ``attempt`` (0-based) under ``retrier``."""
+    delay = retrier.interval_seconds * (retrier.backoff_rate**attempt)
+    if retrier.max_delay_seconds is not None:
+        delay = min(delay, retrier.max_delay_seconds)
+    if retrier.jitter == "FULL":
+        delay = delay * rnd
+    return delay
+
+
+def find_retrier(state: State, frame: Frame, error: str) -> int | None:
+    """Index of the retrier that takes ``error`` and still has attempts left."""
+    retries = frame.setdefault("retries", [0] * len(state.retry))
+    for i, r in enumerate(state.retry):
+        if error_matches(r.error_equals, error):
+            if retries[i] < r.max_attempts:
+                return i
+            return None  # the first matching retrier decides, even when exhausted
+    return None
+
+
+def find_catcher(state: State, error: str) -> Catcher | None:
+    """The first catcher whose ErrorEquals takes ``error``."""
+    for c in state.catch:
+        if error_matches(c.error_equals, error):
+            return c
+    return None
+
+
+def error_output(error: str | None, cause: str | None) -> dict[str, Any]:
+    """The ``{"Error", "Cause"}`` object a Catch passes on."""
+    out: dict[str, Any] = {}
+    if error is not None:
+        out["Error"] = error
+    if cause is not None:
+        out["Cause"] = cause
+    return out
+
+
+def jitter_random(ctx: StepContext) -> float:
+    """A random number in [0, 1) from the context (deterministic under test)."""
+    try:
+        return float(ctx.random())
+    except Exception:  # pragma: no cover - a context without randomness
+        return _random.random()

@@ -1,0 +1,178 @@
+"""What each state type does, as a table of handlers.
+
+Handlers raise :class:`WorkflowError` for runtime failures; :func:`execute` turns them
+into failure values handled by Retry/Catch (:func:`fail_state`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from opensfn.asl import jsonpath, timestamps
+from opensfn.asl.definition import State
+from opensfn.engine import data, tasks
+from opensfn.engine.flow import enter, fail_state, goto_exit, state_of, with_prefix
+from opensfn.engine.run import Frame, Run, dumps
+from opensfn.errors import WorkflowError
+
+__all__ = ["HANDLERS", "enter", "execute", "on_timer"]
+
+
+def execute(run: Run, frame: Frame, path: list[str]) -> None:
+    """Run the current state's body (after Entered, or again after a retry)."""
+    state = state_of(run, frame)
+    try:
+        HANDLERS[state.type](run, frame, path, state)
+    except WorkflowError as exc:
+        fail_state(run, frame, path, state, exc.error, with_prefix(frame, state, exc))
+
+
+# ---------------------------------------------------------------------- state types
+
+
+def _pass(run: Run, frame: Frame, path: list[str], state: State) -> None:
+    eff = data.effective_input(run, frame, state, frame["in"])
+    result = state.result if state.has_result else eff
+    goto_exit(run, frame, state, data.result_output(run, frame, state, frame["in"], result))
+
+
+def _succeed(run: Run, frame: Frame, path: list[str], state: State) -> None:
+    eff = data.input_path(run, frame, state, frame["in"])
+    goto_exit(run, frame, state, data.output_path(run, frame, state, eff), terminal=True)
+
+
+def _fail(run: Run, frame: Frame, path: list[str], state: State) -> None:
+    error, cause = state.error, state.cause
+    if state.error_path is not None or state.cause_path is not None:
+        ctx = run.context(frame, state)
+        variables = run.variables(frame)
+        if state.error_path is not None:
+            error = next(iter(state.error_path.evaluate(frame["in"], ctx, variables, run.ctx).values()))
+        if state.cause_path is not None:
+            cause = next(iter(state.cause_path.evaluate(frame["in"], ctx, variables, run.ctx).values()))
+    frame.update(phase="failed", err=error, cause=cause)
+
+
+def _choice(run: Run, frame: Frame, path: list[str], state: State) -> None:
+    eff = data.input_path(run, frame, state, frame["in"])
+    ctx = run.context(frame, state)
+    variables = run.variables(frame)
+    nxt = None
+    for rule in state.choices:
+        if rule.matches(eff, ctx, variables):
+            nxt = rule.next
+            break
+    if nxt is None:
+        nxt = state.default
+    if nxt is None:
+        raise WorkflowError("States.NoChoiceMatched", "No Matches!", state_prefix=False)
+    frame["next_override"] = nxt
+    goto_exit(run, frame, state, data.output_path(run, frame, state, eff))
+
+
+def _wait(run: Run, frame: Frame, path: list[str], state: State) -> None:
+    eff = data.input_path(run, frame, state, frame["in"])
+    due = run.now
+    if state.seconds is not None:
+        due += float(state.seconds)
+    elif state.timestamp is not None:
+        due = _timestamp(state.timestamp)
+    elif state.seconds_path is not None:
+        due += _seconds_from_path(state.seconds_path, eff)
+    elif state.timestamp_path is not None:
+        due = _timestamp_from_path(state.timestamp_path, eff)
+    frame["eff"] = eff
+    if due <= run.now:
+        goto_exit(run, frame, state, data.output_path(run, frame, state, eff))
+        return
+    frame["phase"] = "wait"
+    run.schedule_timer(run.new_id("w"), path, due, "wait")
+
+
+def _timestamp(value: str) -> float:
+    dt = timestamps.parse_timestamp(value)
+    if dt is None:
+        raise WorkflowError("States.Runtime", f"Invalid timestamp: {value}")
+    return dt.timestamp()
+
+
+def _seconds_from_path(path: jsonpath.JsonPath, eff: Any) -> float:
+    try:
+        value = path.find(eff)
+    except jsonpath.PathNotFound as exc:
+        raise WorkflowError(
+            "States.Runtime",
+            f"The SecondsPath parameter does not reference an input value: {path.text}",
+        ) from exc
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise WorkflowError(
+            "States.Runtime",
+            f"The SecondsPath parameter cannot be parsed as a long value: {path.text} == {dumps(value)}",
+        )
+    if value < 0:
+        raise WorkflowError(
+            "States.Runtime",
+            f"The SecondsPath parameter references a negative value: {path.text} == {value}",
+        )
+    return float(value)
+
+
+def _timestamp_from_path(path: jsonpath.JsonPath, eff: Any) -> float:
+    try:
+        value = path.find(eff)
+    except jsonpath.PathNotFound as exc:
+        raise WorkflowError(
+            "States.Runtime",
+            f"The TimestampPath parameter does not reference an input value: {path.text}",
+        ) from exc
+    dt = timestamps.parse_timestamp(value) if isinstance(value, str) else None
+    if dt is None:
+        raise WorkflowError(
+            "States.Runtime",
+            "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
+            f"date-time format string: {path.text} == {dumps(value)}",
+        )
+    return dt.timestamp()
+
+
+def _parallel_or_map(run: Run, frame: Frame, path: list[str], state: State) -> None:
+    from opensfn.engine import branches
+
+    branches.begin(run, frame, path, state)
+
+
+# State type → handler(run, frame, path, state). A handler leaves the frame in its next
+# phase: ``enter`` (moved on), a waiting phase, ``children``, ``done`` or ``failed``.
+HANDLERS: dict[str, Callable[[Run, Frame, list[str], State], None]] = {
+    "Pass": _pass,
+    "Succeed": _succeed,
+    "Fail": _fail,
+    "Choice": _choice,
+    "Wait": _wait,
+    "Task": tasks.schedule,
+    "Parallel": _parallel_or_map,
+    "Map": _parallel_or_map,
+}
+
+
+# ---------------------------------------------------------------------- triggers
+
+
+def on_timer(run: Run, frame: Frame, path: list[str], kind: str, timer_id: str) -> None:
+    """A timer of ``frame`` fired."""
+    if kind == "wait" and frame["phase"] == "wait":
+        state = state_of(run, frame)
+        goto_exit(run, frame, state, data.output_path(run, frame, state, frame.pop("eff")))
+    elif kind == "retry" and frame["phase"] == "retry":
+        frame["phase"] = "exec"
+    elif kind == "yield" and frame["phase"] == "yield":
+        frame["phase"] = "enter"
+    elif kind in ("timeout", "heartbeat") and frame["phase"] == "task":
+        tasks.timed_out(run, frame, path, kind)
+
+
+on_task_started = tasks.on_started
+on_task_heartbeat = tasks.on_heartbeat
+on_task_succeeded = tasks.on_succeeded
+on_task_failed = tasks.on_failed

@@ -1,0 +1,102 @@
+"""Activity task queues: tasks waiting for a worker, workers waiting for a task.
+
+Per activity ARN, a FIFO of queued tasks and a FIFO of long-polling workers (asyncio
+futures). Enqueueing wakes the oldest waiting worker directly; nothing polls. A
+worker whose request went away (timeout, disconnect) is skipped, and a task handed
+to a worker that vanished before using it goes back to the head of its queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QueuedTask:
+    """One activity task waiting for a worker. ``input`` is JSON text."""
+
+    execution_arn: str
+    task_id: str
+    input: str
+
+
+class ActivityQueues:
+    """Every activity's queue of tasks and of waiting workers."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, deque[QueuedTask]] = {}
+        self._waiters: dict[str, deque[asyncio.Future[QueuedTask]]] = {}
+        self._where: dict[tuple[str, str], str] = {}  # (execution, task) -> activity ARN
+
+    def put(self, activity_arn: str, task: QueuedTask, *, front: bool = False) -> None:
+        """Queue ``task`` (or hand it at once to the oldest waiting worker)."""
+        waiters = self._waiters.get(activity_arn)
+        while waiters:
+            fut = waiters.popleft()
+            if not fut.done():
+                fut.set_result(task)
+                return
+        queue = self._tasks.setdefault(activity_arn, deque())
+        if front:
+            queue.appendleft(task)
+        else:
+            queue.append(task)
+        self._where[(task.execution_arn, task.task_id)] = activity_arn
+
+    async def take(self, activity_arn: str, timeout: float) -> QueuedTask | None:
+        """The next task of ``activity_arn``, waiting up to ``timeout`` seconds for one."""
+        queue = self._tasks.get(activity_arn)
+        if queue:
+            task = queue.popleft()
+            self._where.pop((task.execution_arn, task.task_id), None)
+            return task
+        if timeout <= 0:
+            return None
+        fut: asyncio.Future[QueuedTask] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(activity_arn, deque()).append(fut)
+        try:
+            async with asyncio.timeout(timeout):
+                return await asyncio.shield(fut)
+        except TimeoutError:
+            return self._abandon(activity_arn, fut)
+        except asyncio.CancelledError:
+            self._abandon(activity_arn, fut, requeue=True)
+            raise
+
+    def _abandon(
+        self, activity_arn: str, fut: asyncio.Future[QueuedTask], requeue: bool = False
+    ) -> QueuedTask | None:
+        # A task may have been handed over in the instant the wait ended: use it (timeout)
+        # or give it back (cancelled); otherwise withdraw from the waiting line.
+        if fut.done() and not fut.cancelled():
+            if requeue:
+                self.put(activity_arn, fut.result(), front=True)
+                return None
+            return fut.result()
+        fut.cancel()
+        with contextlib.suppress(ValueError):
+            self._waiters.get(activity_arn, deque()).remove(fut)
+        return None
+
+    def cancel(self, execution_arn: str, task_id: str) -> None:
+        """Drop a queued task that is no longer wanted (no-op if it was taken already)."""
+        activity_arn = self._where.pop((execution_arn, task_id), None)
+        if activity_arn is None:
+            return
+        queue = self._tasks.get(activity_arn, deque())
+        for task in queue:
+            if task.execution_arn == execution_arn and task.task_id == task_id:
+                queue.remove(task)
+                break
+
+    def cancel_execution(self, execution_arn: str) -> None:
+        """Drop every queued task of a closed execution."""
+        for key in [k for k in self._where if k[0] == execution_arn]:
+            self.cancel(*key)
+
+    def queued(self, activity_arn: str) -> int:
+        """How many tasks wait for a worker (for tests and metrics)."""
+        return len(self._tasks.get(activity_arn, ()))

@@ -1,0 +1,283 @@
+"""The runtime loop: open executions in memory, triggers in, committed transitions out.
+
+Every open execution has one in-memory state. A trigger (start, timer, task answer,
+stop) is applied by calling the engine synchronously on the event loop — so triggers
+of one execution never interleave — and the resulting events and state are queued to
+the store's writer at once. Writes commit in queue order; a transition's commands
+(timers, tasks) are carried out only after its write committed, so nothing outside
+the process ever sees a step that could be lost. API calls that caused a step answer
+after that step committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from opensfn.engine.protocol import (
+    CancelTask,
+    CancelTimer,
+    Command,
+    ExecutionInfo,
+    ScheduleTask,
+    ScheduleTimer,
+    StepContext,
+    StopRequested,
+    TaskStarted,
+    TimerFired,
+    Transition,
+    Trigger,
+)
+from opensfn.errors import ExecutionAlreadyExists, InternalFailure
+from opensfn.runtime import engine_link, tokens
+from opensfn.runtime.dispatch import dispatch
+from opensfn.runtime.queues import ActivityQueues
+from opensfn.runtime.timers import Timers
+from opensfn.store import writes
+from opensfn.store.records import Closing, ExecutionRecord, MachineRecord, RevisionRecord
+from opensfn.store.sqlite import Store
+
+LOG = logging.getLogger("opensfn.runtime")
+
+
+@dataclass
+class OpenExecution:
+    """The live state of one open execution (mutable on purpose: it is the in-memory copy
+    the runtime advances; the store holds the committed one)."""
+
+    id: int
+    info: ExecutionInfo
+    machine: Any
+    state: dict[str, Any]
+    input: str
+    closed: bool = False
+    stop_date: float | None = None
+
+
+@dataclass(frozen=True)
+class Started:
+    """What StartExecution answers."""
+
+    execution_arn: str
+    start_date: float
+
+
+def _context() -> StepContext:
+    return StepContext(now=datetime.now(UTC), new_uuid=lambda: str(uuid.uuid4()), random=random.random)
+
+
+class Runtime:
+    """Owns the open executions, their timers and the activity queues."""
+
+    def __init__(self, store: Store, wait_scale: float) -> None:
+        self.store = store
+        self.queues = ActivityQueues()
+        self.timers = Timers(wait_scale, self._timer_fired)
+        self.open: dict[str, OpenExecution] = {}
+        self._machines: dict[tuple[str, str], Any] = {}
+        self._pending: set[asyncio.Future[Any]] = set()
+        self.secret = b""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Load the token secret and resume every RUNNING execution from its stored state."""
+        secret = self.store.get_meta("token_secret")
+        if secret is None:
+            await self.store.submit(writes.put_meta("token_secret", uuid.uuid4().hex + uuid.uuid4().hex))
+            secret = self.store.get_meta("token_secret")
+        assert secret is not None
+        self.secret = secret.encode()
+        for rec, state_json in self.store.running_executions():
+            try:
+                self._resume(rec, orjson.loads(state_json))
+            except Exception:
+                LOG.exception("cannot resume %s", rec.arn)
+
+    def _resume(self, rec: ExecutionRecord, state: dict[str, Any]) -> None:
+        revision = self.store.get_revision(rec.machine_arn, rec.revision_id)
+        if revision is None:
+            raise LookupError(f"revision {rec.revision_id} of {rec.machine_arn} is missing")
+        info = ExecutionInfo(
+            execution_arn=rec.arn,
+            execution_name=rec.name,
+            state_machine_arn=rec.machine_arn,
+            state_machine_name=rec.machine_arn.rsplit(":", 1)[-1],
+            role_arn=rec.role_arn,
+            start_time=datetime.fromtimestamp(rec.start_date, UTC),
+        )
+        ex = OpenExecution(rec.id, info, self.machine(revision), state, rec.input)
+        self.open[rec.arn] = ex
+        self._apply(ex, engine_link.resume_commands(state))
+
+    async def shutdown(self) -> None:
+        """Disarm timers and wait for the writes in flight."""
+        self.timers.cancel_all()
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+    # ------------------------------------------------------------------ machines
+
+    def machine(self, revision: RevisionRecord) -> Any:
+        """The compiled machine of a revision (compiled once per revision)."""
+        key = (revision.machine_arn, revision.revision_id)
+        machine = self._machines.get(key)
+        if machine is None:
+            machine = self._machines[key] = engine_link.load_machine(revision.definition)
+        return machine
+
+    # ------------------------------------------------------------------ executions
+
+    async def start_execution(
+        self, m: MachineRecord, revision: RevisionRecord, arn: str, name: str, input_text: str
+    ) -> Started:
+        """Start an execution (idempotent by name as AWS defines it) and commit it."""
+        existing = self.open.get(arn)
+        if existing is not None:
+            if existing.closed or existing.input != input_text:
+                raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
+            return Started(arn, existing.info.start_time.timestamp())
+        rec = self.store.get_execution(arn)
+        if rec is not None:
+            if rec.status == "RUNNING" and rec.input == input_text:
+                return Started(arn, rec.start_date)
+            raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
+        ctx = _context()
+        info = ExecutionInfo(
+            execution_arn=arn,
+            execution_name=name,
+            state_machine_arn=m.arn,
+            state_machine_name=m.name,
+            role_arn=revision.role_arn,
+            start_time=ctx.now,
+        )
+        try:
+            machine = self.machine(revision)
+            transition = engine_link.start(machine, info, input_text, ctx)
+        except Exception as exc:
+            LOG.exception("engine failed to start %s", arn)
+            raise InternalFailure("The engine failed to start the execution.") from exc
+        ex = OpenExecution(self.store.new_execution_id(), info, machine, transition.state, input_text)
+        self.open[arn] = ex
+        start_date = ctx.now.timestamp()
+        record = ExecutionRecord(
+            ex.id, arn, m.arn, revision.revision_id, name, revision.role_arn, "RUNNING",
+            input_text, None, None, None, start_date, None,
+        )  # fmt: skip
+        closing = self._closing(ex, transition, ctx)
+        batch = writes.start_execution(record, transition.events, orjson.dumps(transition.state), closing)
+        await asyncio.shield(self._commit(ex, transition, batch))
+        return Started(arn, start_date)
+
+    def _closing(self, ex: OpenExecution, t: Transition, ctx: StepContext) -> Closing | None:
+        if t.status is None:
+            return None
+        ex.closed = True
+        ex.stop_date = ctx.now.timestamp()
+        self.timers.cancel_execution(ex.info.execution_arn)
+        self.queues.cancel_execution(ex.info.execution_arn)
+        return Closing(t.status, ex.stop_date, t.output, t.error, t.cause)
+
+    def _commit(self, ex: OpenExecution, t: Transition, batch: Any) -> asyncio.Future[Any]:
+        fut = self.store.submit(batch)
+        self._pending.add(fut)
+
+        def committed(f: asyncio.Future[Any]) -> None:
+            self._pending.discard(f)
+            if f.cancelled() or f.exception() is not None:
+                LOG.error("write of %s failed: %r", ex.info.execution_arn, None if f.cancelled() else f.exception())
+                self.open.pop(ex.info.execution_arn, None)  # resumes from the store on restart
+                return
+            if ex.closed:
+                if self.open.get(ex.info.execution_arn) is ex:
+                    del self.open[ex.info.execution_arn]
+                return
+            self._apply(ex, t.commands)
+
+        fut.add_done_callback(committed)
+        return fut
+
+    def advance(self, ex: OpenExecution, trigger: Trigger) -> asyncio.Future[Any]:
+        """Apply ``trigger`` to an open execution now; the future resolves once committed."""
+        ctx = _context()
+        try:
+            t = engine_link.step(ex.machine, ex.info, ex.state, trigger, ctx)
+        except Exception as exc:
+            LOG.exception("engine failed on %r for %s", trigger, ex.info.execution_arn)
+            raise InternalFailure("The engine failed to process the request.") from exc
+        ex.state = t.state
+        closing = self._closing(ex, t, ctx)
+        return self._commit(ex, t, writes.advance_execution(ex.id, t.events, orjson.dumps(t.state), closing))
+
+    def deliver(self, execution_arn: str, trigger: Trigger) -> None:
+        """Apply a trigger from inside the runtime (timers, dispatchers); failures are logged."""
+        ex = self.open.get(execution_arn)
+        if ex is None or ex.closed:
+            return
+        try:
+            self.advance(ex, trigger)
+        except InternalFailure:
+            pass  # logged by advance; the execution stays where it was
+
+    def _timer_fired(self, execution_arn: str, timer_id: str) -> None:
+        self.deliver(execution_arn, TimerFired(timer_id))
+
+    def _apply(self, ex: OpenExecution, commands: list[Command]) -> None:
+        arn = ex.info.execution_arn
+        for cmd in commands:
+            if isinstance(cmd, ScheduleTimer):
+                self.timers.schedule(arn, cmd.timer_id, cmd.due)
+            elif isinstance(cmd, CancelTimer):
+                self.timers.cancel(arn, cmd.timer_id)
+            elif isinstance(cmd, ScheduleTask):
+                dispatch(self, arn, cmd)
+            elif isinstance(cmd, CancelTask):
+                self.queues.cancel(arn, cmd.task_id)
+
+    async def stop_execution(self, ex: OpenExecution, error: str | None, cause: str | None) -> float:
+        """StopExecution of an open execution: step StopRequested, commit, return the stop date."""
+        await asyncio.shield(self.advance(ex, StopRequested(error, cause)))
+        return ex.stop_date if ex.stop_date is not None else _context().now.timestamp()
+
+    # ------------------------------------------------------------------ tasks
+
+    def make_token(self, account: str, execution_arn: str, task_id: str) -> str:
+        """The task token of one task."""
+        return tokens.make_token(self.secret, account, execution_arn, task_id)
+
+    def task_is_open(self, execution_arn: str, task_id: str) -> OpenExecution | None:
+        """The execution if ``task_id`` still waits for its answer there."""
+        ex = self.open.get(execution_arn)
+        if ex is None or ex.closed or not engine_link.open_task(ex.state, task_id):
+            return None
+        return ex
+
+    async def answer_task(self, ex: OpenExecution, trigger: Trigger) -> None:
+        """SendTaskSuccess/Failure/Heartbeat: step and commit before the caller answers."""
+        await asyncio.shield(self.advance(ex, trigger))
+
+    async def take_activity_task(
+        self, activity_arn: str, worker_name: str | None, account: str, timeout: float
+    ) -> tuple[str, str] | None:
+        """GetActivityTask: (token, input) of the next task, started and committed, or None."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            task = await self.queues.take(activity_arn, deadline - loop.time())
+            if task is None:
+                return None
+            ex = self.task_is_open(task.execution_arn, task.task_id)
+            if ex is None:
+                continue  # stopped or timed out while queued
+            try:
+                await asyncio.shield(self.advance(ex, TaskStarted(task.task_id, worker_name)))
+            except InternalFailure:
+                continue
+            return self.make_token(account, task.execution_arn, task.task_id), task.input

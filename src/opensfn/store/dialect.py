@@ -1,0 +1,54 @@
+"""The SQL that differs between databases, kept in one place.
+
+Only SQLite exists today; PostgreSQL (psycopg 3) will add a second table of the same
+keys. Everything else in ``store/`` uses portable SQL with ``?`` placeholders, which
+:func:`placeholders` rewrites for drivers that use ``%s``.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Per dialect: connection set-up statements, how a write transaction starts, and how the
+# applied migration number is read and written. Rules: every value is plain SQL text;
+# ``{n}`` in ``set_version`` is replaced by the migration number.
+DIALECTS: dict[str, dict[str, tuple[str, ...] | str]] = {
+    "sqlite": {
+        # WAL lets readers run beside the single writer; FULL makes every COMMIT durable
+        # (a 200 survives kill -9 and power loss); busy_timeout covers a second process
+        # briefly holding the write lock (e.g. a test opening the file).
+        "setup": (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=OFF",
+            "PRAGMA busy_timeout=5000",
+        ),
+        "begin_write": "BEGIN IMMEDIATE",
+        "get_version": "PRAGMA user_version",
+        "set_version": "PRAGMA user_version = {n}",
+        "paramstyle": "qmark",
+    },
+}
+
+_QMARK = re.compile(r"\?")
+
+
+def placeholders(sql: str, dialect: str) -> str:
+    """``sql`` with ``?`` placeholders rewritten for ``dialect``'s driver."""
+    if DIALECTS[dialect]["paramstyle"] == "qmark":
+        return sql
+    return _QMARK.sub("%s", sql)
+
+
+def statement(dialect: str, key: str) -> str:
+    """One single-statement entry of the dialect table."""
+    value = DIALECTS[dialect][key]
+    assert isinstance(value, str)
+    return value
+
+
+def setup_statements(dialect: str) -> tuple[str, ...]:
+    """The statements run on every new connection."""
+    value = DIALECTS[dialect]["setup"]
+    assert isinstance(value, tuple)
+    return value

@@ -1,0 +1,80 @@
+"""The rows the store hands out: frozen dataclasses, one per table.
+
+Field order follows the ``SELECT`` column lists in ``store.sqlite`` so a row tuple maps
+onto its record with ``Record(*row)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MachineRecord:
+    """A state machine and its current revision."""
+
+    arn: str
+    region: str
+    account: str
+    name: str
+    type: str
+    revision_id: str
+    updated: bool
+    status: str
+    creation_date: float
+    seq: int
+
+
+@dataclass(frozen=True)
+class RevisionRecord:
+    """One revision of a state machine's definition and configuration."""
+
+    machine_arn: str
+    revision_id: str
+    definition: str
+    role_arn: str
+    logging: str  # JSON
+    tracing: str  # JSON
+    update_date: float
+
+
+@dataclass(frozen=True)
+class ActivityRecord:
+    """An activity."""
+
+    arn: str
+    region: str
+    account: str
+    name: str
+    creation_date: float
+    seq: int
+
+
+@dataclass(frozen=True)
+class ExecutionRecord:
+    """An execution (without its engine state, see ``Store.running_executions``)."""
+
+    id: int
+    arn: str
+    machine_arn: str
+    revision_id: str
+    name: str
+    role_arn: str
+    status: str
+    input: str
+    output: str | None
+    error: str | None
+    cause: str | None
+    start_date: float
+    stop_date: float | None
+
+
+@dataclass(frozen=True)
+class Closing:
+    """How an execution closed: written with its last events."""
+
+    status: str
+    stop_date: float
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None

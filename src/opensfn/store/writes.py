@@ -1,0 +1,183 @@
+"""Write batches: each function returns a :data:`~opensfn.store.sqlite.Batch` for ``Store.submit``.
+
+A batch is all-or-nothing (it runs inside a SAVEPOINT of the writer's group
+transaction). Batches only write; the checks that decide whether to write (exists?
+same name?) are done by the caller against committed data and in-memory state, and
+the table constraints are the last line of defence.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from opensfn.store.records import (
+    ActivityRecord,
+    Closing,
+    ExecutionRecord,
+    MachineRecord,
+    RevisionRecord,
+)
+from opensfn.store.sqlite import Batch
+
+Event = dict[str, Any]
+
+
+def _insert_revision(conn: sqlite3.Connection, r: RevisionRecord) -> None:
+    conn.execute(
+        "INSERT INTO revisions (machine_arn, revision_id, definition, role_arn, logging, tracing, "
+        "update_date) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (r.machine_arn, r.revision_id, r.definition, r.role_arn, r.logging, r.tracing, r.update_date),
+    )
+
+
+def _put_tags(conn: sqlite3.Connection, arn: str, tags: Iterable[tuple[str, str]]) -> None:
+    conn.executemany(
+        "INSERT INTO tags (resource_arn, key, value) VALUES (?, ?, ?) "
+        "ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value",
+        [(arn, k, v) for k, v in tags],
+    )
+
+
+def put_meta(key: str, value: str) -> Batch:
+    """Set a meta value unless it is set already (first writer wins)."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value))
+
+    return run
+
+
+def create_machine(m: MachineRecord, revision: RevisionRecord, tags: Sequence[tuple[str, str]]) -> Batch:
+    """A new state machine with its first revision and tags."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO state_machines (arn, region, account, name, type, revision_id, updated, status, "
+            "creation_date, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (m.arn, m.region, m.account, m.name, m.type, m.revision_id, int(m.updated), m.status,
+             m.creation_date, m.seq),
+        )  # fmt: skip
+        _insert_revision(conn, revision)
+        conn.execute("DELETE FROM tags WHERE resource_arn = ?", (m.arn,))
+        _put_tags(conn, m.arn, tags)
+
+    return run
+
+
+def update_machine(revision: RevisionRecord) -> Batch:
+    """A new revision becomes the machine's current one."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        _insert_revision(conn, revision)
+        conn.execute(
+            "UPDATE state_machines SET revision_id = ?, updated = 1 WHERE arn = ?",
+            (revision.revision_id, revision.machine_arn),
+        )
+
+    return run
+
+
+def delete_machine(arn: str) -> Batch:
+    """The machine and its tags go; revisions stay for its executions' records."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        conn.execute("DELETE FROM state_machines WHERE arn = ?", (arn,))
+        conn.execute("DELETE FROM tags WHERE resource_arn = ?", (arn,))
+
+    return run
+
+
+def create_activity(a: ActivityRecord, tags: Sequence[tuple[str, str]]) -> Batch:
+    """A new activity with its tags."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO activities (arn, region, account, name, creation_date, seq) VALUES (?, ?, ?, ?, ?, ?)",
+            (a.arn, a.region, a.account, a.name, a.creation_date, a.seq),
+        )
+        conn.execute("DELETE FROM tags WHERE resource_arn = ?", (a.arn,))
+        _put_tags(conn, a.arn, tags)
+
+    return run
+
+
+def delete_activity(arn: str) -> Batch:
+    """The activity and its tags go."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        conn.execute("DELETE FROM activities WHERE arn = ?", (arn,))
+        conn.execute("DELETE FROM tags WHERE resource_arn = ?", (arn,))
+
+    return run
+
+
+def put_tags(arn: str, tags: Sequence[tuple[str, str]]) -> Batch:
+    """Add or overwrite tags of a resource."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        _put_tags(conn, arn, tags)
+
+    return run
+
+
+def delete_tags(arn: str, keys: Sequence[str]) -> Batch:
+    """Remove tags of a resource by key (absent keys are ignored)."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        conn.executemany("DELETE FROM tags WHERE resource_arn = ? AND key = ?", [(arn, k) for k in keys])
+
+    return run
+
+
+def _insert_events(conn: sqlite3.Connection, execution_id: int, events: Sequence[Event]) -> None:
+    if events:
+        conn.executemany(
+            "INSERT INTO events (execution_id, id, body) VALUES (?, ?, ?)",
+            [(execution_id, e["id"], orjson.dumps(e).decode()) for e in events],
+        )
+
+
+def _close(conn: sqlite3.Connection, execution_id: int, c: Closing) -> None:
+    conn.execute(
+        "UPDATE executions SET status = ?, output = ?, error = ?, cause = ?, stop_date = ?, state = NULL "
+        "WHERE id = ?",
+        (c.status, c.output, c.error, c.cause, c.stop_date, execution_id),
+    )
+
+
+def start_execution(
+    e: ExecutionRecord, events: Sequence[Event], state: bytes, closing: Closing | None
+) -> Batch:
+    """A new execution row, its first events and engine state (closed already if it ended)."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, input, "
+            "start_date, state) VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?)",
+            (e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, e.input, e.start_date,
+             state.decode()),
+        )  # fmt: skip
+        _insert_events(conn, e.id, events)
+        if closing is not None:
+            _close(conn, e.id, closing)
+
+    return run
+
+
+def advance_execution(
+    execution_id: int, events: Sequence[Event], state: bytes, closing: Closing | None
+) -> Batch:
+    """One step of a running execution: new events and state, or its end."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        _insert_events(conn, execution_id, events)
+        if closing is not None:
+            _close(conn, execution_id, closing)
+        else:
+            conn.execute("UPDATE executions SET state = ? WHERE id = ?", (state.decode(), execution_id))
+
+    return run
