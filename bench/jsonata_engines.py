@@ -234,7 +234,9 @@ def run_suite(engine: str, suite: Path) -> tuple[int, int, dict[str, int]]:
                 ok = got is not UNDEFINED and _strict_equal(got, case.get("result"))
         except EngineError as exc:
             ok = bool(want_code) and (exc.code is None or exc.code == want_code)
-        except Exception:  # a crash or timeout of the engine: a failure, never a pass
+        except (Exception, BaseException) as exc:  # a crash (pyo3 panics are BaseException)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
             ok = False
         finally:
             signal.alarm(0)

@@ -70,7 +70,8 @@ async def list_activities(ctx: RequestContext, p: dict[str, Any]) -> dict[str, A
     rows = ctx.store.list_activities(ctx.account, ctx.region, int(after), size + 1)
     out: dict[str, Any] = {
         "activities": [
-            {"activityArn": a.arn, "name": a.name, "creationDate": a.creation_date} for a in rows[:size]
+            {"activityArn": a.arn, "name": a.name, "creationDate": a.creation_date}
+            for a in rows[:size]
         ]
     }
     if len(rows) > size:
@@ -111,7 +112,9 @@ async def send_task_success(ctx: RequestContext, p: dict[str, Any]) -> dict[str,
     """SendTaskSuccess: the task's output (JSON) completes it."""
     output = p["output"]
     if len(output.encode()) > MAX_PAYLOAD_BYTES:
-        raise InvalidOutput(f"Invalid Output: 'The output exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes'")
+        raise InvalidOutput(
+            f"Invalid Output: 'The output exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes'"
+        )
     try:
         orjson.loads(output)
     except orjson.JSONDecodeError as exc:

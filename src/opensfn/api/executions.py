@@ -156,5 +156,7 @@ async def get_execution_history(ctx: RequestContext, p: dict[str, Any]) -> bytes
         body = b",".join(orjson.dumps(_strip(orjson.loads(b))) for _, b in page)
     tail = b""
     if len(rows) > size:
-        tail = b',"nextToken":' + orjson.dumps(pagination.encode("GetExecutionHistory", page[-1][0]))
+        tail = b',"nextToken":' + orjson.dumps(
+            pagination.encode("GetExecutionHistory", page[-1][0])
+        )
     return b'{"events":[' + body + b"]" + tail + b"}"

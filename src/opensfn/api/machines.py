@@ -3,7 +3,6 @@ ValidateStateMachineDefinition."""
 
 from __future__ import annotations
 
-import importlib
 import time
 import uuid
 from typing import Any
@@ -13,6 +12,7 @@ import orjson
 from opensfn.api import arns, pagination
 from opensfn.api.context import RequestContext
 from opensfn.api.tags import check_tag_count, tag_pairs
+from opensfn.asl import validate
 from opensfn.errors import (
     DefinitionError,
     ExecutionDoesNotExist,
@@ -23,37 +23,24 @@ from opensfn.errors import (
     StateMachineAlreadyExists,
     StateMachineDoesNotExist,
 )
+from opensfn.runtime import engine_link
 from opensfn.store import writes
 from opensfn.store.records import MachineRecord, RevisionRecord
 
 _DEFAULT_TRACING = {"enabled": False}
 
 
-def _validator() -> Any:
-    """``opensfn.asl.validate`` if it is installed (it lands separately)."""
+def check_definition(definition: str, machine_type: str) -> Any:
+    """The compiled machine, or InvalidDefinition with AWS's message for ERROR diagnostics."""
+    diagnostics = validate.validate_definition(definition, machine_type)
+    if any(d.severity == "ERROR" for d in diagnostics):
+        raise InvalidDefinition(validate.invalid_definition_message(definition, diagnostics))
     try:
-        return importlib.import_module("opensfn.asl.validate")
-    except ImportError:
-        return None
-
-
-def check_definition(ctx: RequestContext, definition: str, machine_type: str) -> None:
-    """InvalidDefinition with AWS's message when ``definition`` has ERROR diagnostics."""
-    validate = _validator()
-    if validate is not None:
-        diagnostics = validate.validate_definition(definition, machine_type)
-        if any(getattr(d, "severity", "ERROR") == "ERROR" for d in diagnostics):
-            raise InvalidDefinition(validate.invalid_definition_message(definition, diagnostics))
-    try:
-        from opensfn.runtime import engine_link
-
-        engine_link.load_machine(definition)
-    except DefinitionError as exc:
+        return engine_link.load_machine(definition)
+    except DefinitionError as exc:  # the validator should have said it; keep AWS's shape anyway
         raise InvalidDefinition(
             f"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: {exc.message} at {exc.pointer}'"
         ) from None
-    except ImportError:
-        pass  # no engine installed: accepted here, StartExecution reports the missing engine
 
 
 def _logging(config: dict[str, Any] | None) -> dict[str, Any]:
@@ -64,7 +51,10 @@ def _logging(config: dict[str, Any] | None) -> dict[str, Any]:
         raise InvalidLoggingConfiguration(
             "Invalid Logging Configuration: Must specify exactly one Log Destination."
         )
-    out: dict[str, Any] = {"level": level, "includeExecutionData": bool(config.get("includeExecutionData", False))}
+    out: dict[str, Any] = {
+        "level": level,
+        "includeExecutionData": bool(config.get("includeExecutionData", False)),
+    }
     if destinations:
         out["destinations"] = destinations
     return out
@@ -112,11 +102,20 @@ async def create_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
         return {"stateMachineArn": arn, "creationDate": existing.creation_date}
     tags = tag_pairs(p.get("tags"))
     check_tag_count(arn, len({k for k, _ in tags}))
-    check_definition(ctx, p["definition"], machine_type)
+    compiled = check_definition(p["definition"], machine_type)
     now = time.time()
     revision_id = str(uuid.uuid4())
     record = MachineRecord(
-        arn, ctx.region, ctx.account, name, machine_type, revision_id, False, "ACTIVE", now, ctx.store.new_seq()
+        arn,
+        ctx.region,
+        ctx.account,
+        name,
+        machine_type,
+        revision_id,
+        False,
+        "ACTIVE",
+        now,
+        ctx.store.new_seq(),
     )
     revision = RevisionRecord(
         arn, revision_id, p["definition"], p["roleArn"], orjson.dumps(logging).decode(),
@@ -128,6 +127,7 @@ async def create_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
         if ctx.store.get_machine(arn) is not None:
             raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'") from exc
         raise
+    ctx.runtime.remember_machine(arn, revision_id, compiled)
     return {"stateMachineArn": arn, "creationDate": now}
 
 
@@ -164,16 +164,25 @@ async def update_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
         )
     old = current_revision(ctx, m)
     definition = p.get("definition") or old.definition
-    if p.get("definition") is not None:
-        check_definition(ctx, definition, m.type)
-    logging = orjson.loads(old.logging) if p.get("loggingConfiguration") is None else _logging(p["loggingConfiguration"])
-    tracing = orjson.loads(old.tracing) if p.get("tracingConfiguration") is None else _tracing(p["tracingConfiguration"])
+    compiled = None if p.get("definition") is None else check_definition(definition, m.type)
+    logging = (
+        orjson.loads(old.logging)
+        if p.get("loggingConfiguration") is None
+        else _logging(p["loggingConfiguration"])
+    )
+    tracing = (
+        orjson.loads(old.tracing)
+        if p.get("tracingConfiguration") is None
+        else _tracing(p["tracingConfiguration"])
+    )
     now = time.time()
     revision = RevisionRecord(
         m.arn, str(uuid.uuid4()), definition, p.get("roleArn") or old.role_arn,
         orjson.dumps(logging).decode(), orjson.dumps(tracing).decode(), now,
     )  # fmt: skip
     await ctx.store.submit(writes.update_machine(revision))
+    if compiled is not None:
+        ctx.runtime.remember_machine(m.arn, revision.revision_id, compiled)
     return {"updateDate": now, "revisionId": revision.revision_id}
 
 
@@ -198,7 +207,12 @@ async def list_state_machines(ctx: RequestContext, p: dict[str, Any]) -> dict[st
     rows = ctx.store.list_machines(ctx.account, ctx.region, int(after), size + 1)
     out: dict[str, Any] = {
         "stateMachines": [
-            {"stateMachineArn": m.arn, "name": m.name, "type": m.type, "creationDate": m.creation_date}
+            {
+                "stateMachineArn": m.arn,
+                "name": m.name,
+                "type": m.type,
+                "creationDate": m.creation_date,
+            }
             for m in rows[:size]
         ]
     }
@@ -207,7 +221,9 @@ async def list_state_machines(ctx: RequestContext, p: dict[str, Any]) -> dict[st
     return out
 
 
-async def describe_state_machine_for_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+async def describe_state_machine_for_execution(
+    ctx: RequestContext, p: dict[str, Any]
+) -> dict[str, Any]:
     """DescribeStateMachineForExecution: the revision the execution runs."""
     arn = p["executionArn"]
     arns.execution(arn)
@@ -232,12 +248,14 @@ async def describe_state_machine_for_execution(ctx: RequestContext, p: dict[str,
     return out
 
 
-async def validate_state_machine_definition(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+async def validate_state_machine_definition(
+    ctx: RequestContext, p: dict[str, Any]
+) -> dict[str, Any]:
     """ValidateStateMachineDefinition (answered by ``asl.validate``)."""
-    validate = _validator()
-    if validate is None:
-        raise InternalFailure("ValidateStateMachineDefinition is not available: opensfn.asl.validate is missing")
     result: dict[str, Any] = validate.validate_response(
-        p["definition"], p.get("type") or "STANDARD", p.get("severity") or "ERROR", p.get("maxResults") or 100
+        p["definition"],
+        p.get("type") or "STANDARD",
+        p.get("severity") or "ERROR",
+        p.get("maxResults") or 100,
     )
     return result

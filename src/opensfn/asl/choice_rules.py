@@ -98,9 +98,12 @@ def _comparison(out: schema.Out, rule: dict[str, Any], operator: str, location: 
             problem = reference_path_problem(value, context=True)
             schema.error(out, problem or "Value must be a valid JSONPath.", at)
         return
-    if schema.typed(out, value, OPERATORS[operator], at):
-        if operator.startswith("Timestamp") and not schema.is_timestamp(value):
-            schema.error(out, "String does not match RFC3339 timestamp", at)
+    if (
+        schema.typed(out, value, OPERATORS[operator], at)
+        and operator.startswith("Timestamp")
+        and not schema.is_timestamp(value)
+    ):
+        schema.error(out, "String does not match RFC3339 timestamp", at)
 
 
 def _variable_problem(variable: str) -> str | None:

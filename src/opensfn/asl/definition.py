@@ -341,7 +341,7 @@ def _load_fail(
     for key, attr in (("ErrorPath", "error_path"), ("CausePath", "cause_path")):
         value = raw.get(key)
         if isinstance(value, str):
-            kw[attr] = payload.compile_template({f"{key}.$": value}, key)
+            kw[attr] = payload.compile_expression(value, key, f"{p}/{key}")
 
 
 def _load_parallel(

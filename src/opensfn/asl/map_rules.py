@@ -40,7 +40,7 @@ def check_map(
         _processor(out, state[name], f"{location}/{name}", sub)
     for name in ("MaxConcurrency", "ToleratedFailureCount"):
         schema.integer(out, state, name, location, jsonata)
-    percentage = state.get("ToleratedFailurePercentage")
+    percentage: Any = state.get("ToleratedFailurePercentage")
     if "ToleratedFailurePercentage" in state and not (jsonata and schema.is_jsonata(percentage)):
         at = f"{location}/ToleratedFailurePercentage"
         if schema.typed(out, percentage, "Number", at) and not 0 <= float(percentage) <= 100:
@@ -121,9 +121,12 @@ def _resource_object(
                 "The field 'Resource' does not match any of the allowed values",
                 f"{location}/Resource",
             )
-    if arguments in value and not (jsonata and schema.is_jsonata(value[arguments])):
-        if schema.typed(out, value[arguments], "Object", f"{location}/{arguments}") and not jsonata:
-            schema.payload(out, value[arguments], f"{location}/{arguments}")
+    if (
+        arguments in value
+        and not jsonata
+        and schema.typed(out, value[arguments], "Object", f"{location}/{arguments}")
+    ):
+        schema.payload(out, value[arguments], f"{location}/{arguments}")
     config = value.get(config_name)
     if config_name in value and schema.typed(out, config, "Object", f"{location}/{config_name}"):
         for name in ("InputType", "CSVHeaderLocation"):

@@ -409,7 +409,7 @@ def _retrier(out: Out, item: dict[str, Any], at: str) -> None:
     for name, low in bounds.items():
         if name in item and typed(out, item[name], "Integer", f"{at}/{name}") and item[name] < low:
             error(out, f"Value should be greater than or equal to {low}", f"{at}/{name}")
-    rate = item.get("BackoffRate")
+    rate: Any = item.get("BackoffRate")
     if (
         "BackoffRate" in item
         and typed(out, rate, "Number", f"{at}/BackoffRate")
@@ -440,9 +440,9 @@ def _task(
             "HeartbeatSeconds must be smaller than TimeoutSeconds",
             f"{location}/HeartbeatSeconds",
         )
-    credentials = state.get("Credentials")
+    credentials: Any = state.get("Credentials")
     if "Credentials" in state and typed(out, credentials, "Object", f"{location}/Credentials"):
-        if "RoleArn" not in dict(credentials) and "RoleArn.$" not in credentials:
+        if "RoleArn" not in credentials and "RoleArn.$" not in credentials:
             error(out, "The field 'RoleArn' is required but was missing", f"{location}/Credentials")
         elif not jsonata:
             payload(out, credentials, f"{location}/Credentials")
@@ -462,9 +462,13 @@ def _wait(
         )
     integer(out, state, "Seconds", location, jsonata)
     stamp = state.get("Timestamp")
-    if "Timestamp" in state and not (jsonata and is_jsonata(stamp)):
-        if typed(out, stamp, "String", f"{location}/Timestamp") and not is_timestamp(str(stamp)):
-            error(out, "String does not match RFC3339 timestamp", f"{location}/Timestamp")
+    if (
+        "Timestamp" in state
+        and not (jsonata and is_jsonata(stamp))
+        and typed(out, stamp, "String", f"{location}/Timestamp")
+        and not is_timestamp(str(stamp))
+    ):
+        error(out, "String does not match RFC3339 timestamp", f"{location}/Timestamp")
 
 
 def _fail(
@@ -491,14 +495,14 @@ def _choice(
     state: dict[str, Any], location: str, ctx: Context, jsonata: bool, out: Out, sub: SubMachine
 ) -> None:
     required(out, state, ("Choices",), location)
-    choices = state.get("Choices")
+    choices: Any = state.get("Choices")
     if "Choices" not in state or not typed(out, choices, "Array", f"{location}/Choices"):
         return
     if not choices:
         error(out, "Value cannot be empty", f"{location}/Choices")
     from opensfn.asl import choice_rules  # imports this module: bound late
 
-    for i, rule in enumerate(list(choices)):
+    for i, rule in enumerate(choices):
         choice_rules.check_rule(out, rule, f"{location}/Choices[{i}]", jsonata, top=True)
 
 
@@ -506,12 +510,12 @@ def _parallel(
     state: dict[str, Any], location: str, ctx: Context, jsonata: bool, out: Out, sub: SubMachine
 ) -> None:
     required(out, state, ("Branches",), location)
-    branches = state.get("Branches")
+    branches: Any = state.get("Branches")
     if "Branches" not in state or not typed(out, branches, "Array", f"{location}/Branches"):
         return
     if not branches:
         error(out, "Value cannot be empty", f"{location}/Branches")
-    for i, branch in enumerate(list(branches)):
+    for i, branch in enumerate(branches):
         sub(branch, f"{location}/Branches[{i}]")
 
 

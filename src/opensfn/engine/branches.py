@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opensfn.asl import jsonpath
+from opensfn.asl import jsonpath, payload
 from opensfn.asl.definition import State
 from opensfn.engine import data
 from opensfn.engine.flow import fail_state, goto_exit, state_of
@@ -73,10 +73,12 @@ def abort_children(run: Run, frame: Frame, path: list[str]) -> None:
 def _begin_parallel(run: Run, frame: Frame, state: State) -> None:
     eff = data.effective_input(run, frame, state, frame["in"])
     started = run.emit(frame, "ParallelStateStarted")
+    extra = {"text": frame["text"]} if eff is frame["in"] and "text" in frame else {}
     frame["children"] = {
-        str(i): _child(bid, run, eff, started) for i, bid in enumerate(state.branches)
+        str(i): _child(bid, run, eff, started, **extra) for i, bid in enumerate(state.branches)
     }
     frame["results"] = [None] * len(state.branches)
+    frame["texts"] = [None] * len(state.branches)
 
 
 def _progress_parallel(run: Run, frame: Frame, path: list[str], state: State) -> None:
@@ -86,6 +88,7 @@ def _progress_parallel(run: Run, frame: Frame, path: list[str], state: State) ->
         _run_child(run, child, [*path, key])
         if child["phase"] == "done":
             frame["results"][int(key)] = child["out"]
+            frame["texts"][int(key)] = child.get("text")
             frame["last"] = child["last"]
             del children[key]
         elif child["phase"] == "failed":
@@ -99,10 +102,17 @@ def _progress_parallel(run: Run, frame: Frame, path: list[str], state: State) ->
         return
     run.emit(frame, "ParallelStateSucceeded", update=False)
     results = frame.pop("results")
-    _finish(run, frame, path, state, results)
+    texts = frame.pop("texts")
+    raw = None
+    if any(t is not None for t in texts):
+        # AWS joins the branches' output texts as they are.
+        raw = "[" + ",".join(t if t is not None else dumps(r) for t, r in zip(texts, results, strict=True)) + "]"
+    _finish(run, frame, path, state, results, raw)
 
 
-def _finish(run: Run, frame: Frame, path: list[str], state: State, results: list[Any]) -> None:
+def _finish(
+    run: Run, frame: Frame, path: list[str], state: State, results: list[Any], raw: str | None = None
+) -> None:
     try:
         out = data.result_output(run, frame, state, frame["in"], results)
     except WorkflowError as exc:
@@ -110,7 +120,7 @@ def _finish(run: Run, frame: Frame, path: list[str], state: State, results: list
 
         fail_state(run, frame, path, state, exc.error, with_prefix(frame, state, exc))
         return
-    goto_exit(run, frame, state, out)
+    goto_exit(run, frame, state, out, raw=raw if out is results else None)
 
 
 # ---------------------------------------------------------------------- Map
@@ -121,7 +131,7 @@ def _int_setting(
 ) -> int:
     if path is None:
         return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-    found = jsonpath.apply_input_path(path, eff, run.context(frame, state), run.variables(frame))
+    found = payload.apply_input_path(path, eff, run.context(frame, state), run.variables(frame))
     if isinstance(found, bool) or not isinstance(found, int):
         raise WorkflowError(
             "States.Runtime",
@@ -146,7 +156,7 @@ def _tolerance(run: Run, frame: Frame, state: State, eff: Any) -> tuple[int | No
             raise WorkflowError("States.Runtime", "ToleratedFailureCount cannot be negative.")
     p = state.tolerated_failure_percentage_path
     if p is not None:
-        found = jsonpath.apply_input_path(p, eff, run.context(frame, state), run.variables(frame))
+        found = payload.apply_input_path(p, eff, run.context(frame, state), run.variables(frame))
         if isinstance(found, bool) or not isinstance(found, int | float):
             raise WorkflowError(
                 "States.Runtime",
@@ -165,7 +175,7 @@ def _begin_map(run: Run, frame: Frame, state: State) -> None:
     eff = data.input_path(run, frame, state, frame["in"])
     items = eff
     if state.items_path is not None:
-        items = jsonpath.apply_input_path(state.items_path, eff, run.context(frame, state), run.variables(frame))
+        items = payload.apply_input_path(state.items_path, eff, run.context(frame, state), run.variables(frame))
     if not isinstance(items, list):
         raise WorkflowError(
             "States.Runtime",
@@ -175,9 +185,10 @@ def _begin_map(run: Run, frame: Frame, state: State) -> None:
     conc = _int_setting(
         run, frame, state, eff, state.max_concurrency, state.max_concurrency_path, "MaxConcurrency"
     )
-    count, pct = _tolerance(run, frame, state, eff)
     dist = state.processor_mode == "DISTRIBUTED"
     run.emit(frame, "MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
+    # AWS reads the tolerated-failure settings after recording MapStateStarted.
+    count, pct = _tolerance(run, frame, state, eff)
     if dist:
         info = run.info
         arn_parts = info.state_machine_arn.split(":")

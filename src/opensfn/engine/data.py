@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opensfn.asl import jsonpath
+from opensfn.asl import jsonpath, payload
 from opensfn.asl.definition import State
 from opensfn.engine.run import Frame, Run
 
@@ -17,7 +17,7 @@ def input_path(run: Run, frame: Frame, state: State, value: Any) -> Any:
     """Apply InputPath (absent: the whole input; null: ``{}``)."""
     if not state.has_input_path:
         return value
-    return jsonpath.apply_input_path(
+    return payload.apply_input_path(
         state.input_path, value, run.context(frame, state), run.variables(frame)
     )
 
@@ -38,7 +38,7 @@ def output_path(run: Run, frame: Frame, state: State, value: Any) -> Any:
     """Apply OutputPath (absent: the whole value; null: ``{}``)."""
     if not state.has_output_path:
         return value
-    return jsonpath.apply_output_path(
+    return payload.apply_output_path(
         state.output_path, value, run.context(frame, state), run.variables(frame)
     )
 
@@ -50,5 +50,5 @@ def result_output(run: Run, frame: Frame, state: State, raw_input: Any, result: 
             result, run.context(frame, state), run.variables(frame), run.ctx
         )
     if state.has_result_path:
-        result = jsonpath.apply_result_path(state.result_path, raw_input, result)
+        result = payload.apply_result_path(state.result_path, raw_input, result)
     return output_path(run, frame, state, result)

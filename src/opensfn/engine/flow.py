@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opensfn.asl import jsonpath
+from opensfn.asl import jsonpath, payload
 from opensfn.asl.definition import State
 from opensfn.engine.run import (
     MAX_PAYLOAD,
@@ -32,7 +32,7 @@ def state_of(run: Run, frame: Frame) -> State:
 def enter(run: Run, frame: Frame) -> None:
     """Emit ``<Type>StateEntered`` and get ready to execute."""
     state = state_of(run, frame)
-    text = frame.pop("text", None)
+    text = frame.get("text")
     if text is None:
         text = dumps(frame["in"])
     frame["entered"] = run.emit(
@@ -59,9 +59,24 @@ def with_prefix(frame: Frame, state: State, exc: WorkflowError) -> str | None:
 # ---------------------------------------------------------------------- leaving a state
 
 
-def goto_exit(run: Run, frame: Frame, state: State, output: Any, *, terminal: bool = False) -> None:
-    """Emit ``<Type>StateExited`` and move to the next state, or end the frame."""
-    text = dumps(output)
+def goto_exit(
+    run: Run,
+    frame: Frame,
+    state: State,
+    output: Any,
+    *,
+    terminal: bool = False,
+    raw: str | None = None,
+) -> None:
+    """Emit ``<Type>StateExited`` and move to the next state, or end the frame.
+
+    AWS passes JSON text through untouched while no state changes it (spacing and
+    all), so ``frame["text"]`` keeps the original text of an unchanged value; ``raw``
+    is a text built by the caller (a Parallel's branch outputs, joined).
+    """
+    if raw is None and output is frame["in"]:
+        raw = frame.get("text")
+    text = raw if raw is not None else dumps(output)
     if len(text.encode()) > MAX_PAYLOAD:
         frame.update(
             phase="failed",
@@ -77,6 +92,10 @@ def goto_exit(run: Run, frame: Frame, state: State, output: Any, *, terminal: bo
         {"name": state.name, "output": text, "outputDetails": {"truncated": False}},
     )
     nxt = frame.pop("next_override", None) or state.next
+    if raw is None:
+        frame.pop("text", None)
+    else:
+        frame["text"] = raw
     if terminal or state.end or nxt is None:
         frame["phase"] = "done"
         frame["out"] = output
@@ -118,7 +137,7 @@ def fail_state(
     catcher = find_catcher(state, err) if err not in ("States.Runtime",) else None
     if catcher is not None:
         result = error_output(error, cause)
-        out = jsonpath.apply_result_path(catcher.result_path, frame["in"], result)
+        out = payload.apply_result_path(catcher.result_path, frame["in"], result)
         frame["next_override"] = catcher.next
         goto_exit(run, frame, state, out)
         return

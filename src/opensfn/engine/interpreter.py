@@ -208,7 +208,8 @@ def _route(run: Run, trigger: Trigger) -> list[str] | None:
 def _finish(run: Run) -> Transition:
     root = run.state["root"]
     if root["phase"] == "done":
-        return _close(run, "SUCCEEDED", output=dumps(root["out"]))
+        text = root.get("text")
+        return _close(run, "SUCCEEDED", output=text if text is not None else dumps(root["out"]))
     if root["phase"] == "failed":
         return _close(run, "FAILED", error=root.get("err"), cause=root.get("cause"))
     return Transition(state=run.state, events=run.events, commands=run.commands)

@@ -27,6 +27,8 @@ from opensfn.engine.protocol import (
 
 Frame = dict[str, Any]
 MAX_PAYLOAD = 262_144  # bytes: AWS's limit on any state input/output
+# State types that can retry: only their context object carries ``State.RetryCount``.
+_RETRYABLE = frozenset({"Task", "Parallel", "Map"})
 
 # Errors that the ``States.ALL`` wildcard does not match (AWS: terminal errors).
 _NOT_MATCHED_BY_ALL = frozenset({"States.DataLimitExceeded", "States.Runtime"})
@@ -126,12 +128,10 @@ class Run:
                 "RedriveCount": info.redrive_count,
             },
             "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
-            "State": {
-                "Name": state.name,
-                "EnteredTime": frame.get("etime") or iso(self.now),
-                "RetryCount": sum(frame.get("retries") or ()),
-            },
+            "State": {"Name": state.name, "EnteredTime": frame.get("etime") or iso(self.now)},
         }
+        if state.type in _RETRYABLE:
+            ctx["State"]["RetryCount"] = sum(frame.get("retries") or ())
         if extra:
             ctx.update(extra)
         return ctx

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from opensfn.asl import jsonpath, timestamps
+from opensfn.asl import jsonpath, payload, timestamps
 from opensfn.asl.definition import State
 from opensfn.engine import data, tasks
 from opensfn.engine.flow import enter, fail_state, goto_exit, state_of, with_prefix
@@ -17,6 +17,9 @@ from opensfn.engine.run import Frame, Run, dumps
 from opensfn.errors import WorkflowError
 
 __all__ = ["HANDLERS", "enter", "execute", "on_timer"]
+
+# AWS refuses a Wait longer than a signed 32-bit number of seconds (about 68 years).
+MAX_WAIT_SECONDS = 2**31 - 1
 
 
 def execute(run: Run, frame: Frame, path: list[str]) -> None:
@@ -48,9 +51,13 @@ def _fail(run: Run, frame: Frame, path: list[str], state: State) -> None:
         ctx = run.context(frame, state)
         variables = run.variables(frame)
         if state.error_path is not None:
-            error = next(iter(state.error_path.evaluate(frame["in"], ctx, variables, run.ctx).values()))
+            error = payload.evaluate_expression(
+                state.error_path, "ErrorPath", frame["in"], ctx, variables, run.ctx
+            )
         if state.cause_path is not None:
-            cause = next(iter(state.cause_path.evaluate(frame["in"], ctx, variables, run.ctx).values()))
+            cause = payload.evaluate_expression(
+                state.cause_path, "CausePath", frame["in"], ctx, variables, run.ctx
+            )
     frame.update(phase="failed", err=error, cause=cause)
 
 
@@ -79,9 +86,11 @@ def _wait(run: Run, frame: Frame, path: list[str], state: State) -> None:
     elif state.timestamp is not None:
         due = _timestamp(state.timestamp)
     elif state.seconds_path is not None:
-        due += _seconds_from_path(state.seconds_path, eff)
+        due += _seconds_from_path(state.seconds_path, eff, run.context(frame, state))
     elif state.timestamp_path is not None:
-        due = _timestamp_from_path(state.timestamp_path, eff)
+        due = _timestamp_from_path(state.timestamp_path, eff, run.context(frame, state))
+    if due - run.now > MAX_WAIT_SECONDS:
+        raise WorkflowError("States.Runtime", "Wait state delay is too long.")
     frame["eff"] = eff
     if due <= run.now:
         goto_exit(run, frame, state, data.output_path(run, frame, state, eff))
@@ -97,9 +106,9 @@ def _timestamp(value: str) -> float:
     return dt.timestamp()
 
 
-def _seconds_from_path(path: jsonpath.JsonPath, eff: Any) -> float:
+def _seconds_from_path(path: jsonpath.JsonPath, eff: Any, ctx: dict[str, Any]) -> float:
     try:
-        value = path.find(eff)
+        value = path.resolve(eff, ctx, {})
     except jsonpath.PathNotFound as exc:
         raise WorkflowError(
             "States.Runtime",
@@ -118,9 +127,9 @@ def _seconds_from_path(path: jsonpath.JsonPath, eff: Any) -> float:
     return float(value)
 
 
-def _timestamp_from_path(path: jsonpath.JsonPath, eff: Any) -> float:
+def _timestamp_from_path(path: jsonpath.JsonPath, eff: Any, ctx: dict[str, Any]) -> float:
     try:
-        value = path.find(eff)
+        value = path.resolve(eff, ctx, {})
     except jsonpath.PathNotFound as exc:
         raise WorkflowError(
             "States.Runtime",
@@ -131,7 +140,7 @@ def _timestamp_from_path(path: jsonpath.JsonPath, eff: Any) -> float:
         raise WorkflowError(
             "States.Runtime",
             "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
-            f"date-time format string: {path.text} == {dumps(value)}",
+            f"date-time format string: {path.text} == {value if isinstance(value, str) else dumps(value)}",
         )
     return dt.timestamp()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from opensfn.asl import jsonpath
+from opensfn.asl import jsonpath, payload
 from opensfn.asl.definition import State
 from opensfn.engine import data
 from opensfn.engine.flow import fail_state, goto_exit, state_of
@@ -73,7 +73,7 @@ def _emit(run: Run, frame: Frame, task: dict[str, Any], what: str, details: dict
 
 def _seconds(run: Run, frame: Frame, state: State, value: Any, path: jsonpath.JsonPath | None) -> int | None:
     if path is not None:
-        found = jsonpath.apply_input_path(path, frame["in"], run.context(frame, state), {})
+        found = payload.apply_input_path(path, frame["in"], run.context(frame, state), {})
         if isinstance(found, bool) or not isinstance(found, int | float) or found <= 0:
             raise WorkflowError("States.Runtime", f"Invalid {path.text} value: {dumps(found)}")
         return int(found)

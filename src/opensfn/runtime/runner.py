@@ -12,6 +12,7 @@ after that step committed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -70,7 +71,9 @@ class Started:
 
 
 def _context() -> StepContext:
-    return StepContext(now=datetime.now(UTC), new_uuid=lambda: str(uuid.uuid4()), random=random.random)
+    return StepContext(
+        now=datetime.now(UTC), new_uuid=lambda: str(uuid.uuid4()), random=random.random
+    )
 
 
 class Runtime:
@@ -91,7 +94,9 @@ class Runtime:
         """Load the token secret and resume every RUNNING execution from its stored state."""
         secret = self.store.get_meta("token_secret")
         if secret is None:
-            await self.store.submit(writes.put_meta("token_secret", uuid.uuid4().hex + uuid.uuid4().hex))
+            await self.store.submit(
+                writes.put_meta("token_secret", uuid.uuid4().hex + uuid.uuid4().hex)
+            )
             secret = self.store.get_meta("token_secret")
         assert secret is not None
         self.secret = secret.encode()
@@ -133,6 +138,10 @@ class Runtime:
             machine = self._machines[key] = engine_link.load_machine(revision.definition)
         return machine
 
+    def remember_machine(self, machine_arn: str, revision_id: str, machine: Any) -> None:
+        """Cache a machine compiled while its definition was checked."""
+        self._machines[(machine_arn, revision_id)] = machine
+
     # ------------------------------------------------------------------ executions
 
     async def start_execution(
@@ -164,7 +173,9 @@ class Runtime:
         except Exception as exc:
             LOG.exception("engine failed to start %s", arn)
             raise InternalFailure("The engine failed to start the execution.") from exc
-        ex = OpenExecution(self.store.new_execution_id(), info, machine, transition.state, input_text)
+        ex = OpenExecution(
+            self.store.new_execution_id(), info, machine, transition.state, input_text
+        )
         self.open[arn] = ex
         start_date = ctx.now.timestamp()
         record = ExecutionRecord(
@@ -172,7 +183,9 @@ class Runtime:
             input_text, None, None, None, start_date, None,
         )  # fmt: skip
         closing = self._closing(ex, transition, ctx)
-        batch = writes.start_execution(record, transition.events, orjson.dumps(transition.state), closing)
+        batch = writes.start_execution(
+            record, transition.events, orjson.dumps(transition.state), closing
+        )
         await asyncio.shield(self._commit(ex, transition, batch))
         return Started(arn, start_date)
 
@@ -192,7 +205,11 @@ class Runtime:
         def committed(f: asyncio.Future[Any]) -> None:
             self._pending.discard(f)
             if f.cancelled() or f.exception() is not None:
-                LOG.error("write of %s failed: %r", ex.info.execution_arn, None if f.cancelled() else f.exception())
+                LOG.error(
+                    "write of %s failed: %r",
+                    ex.info.execution_arn,
+                    None if f.cancelled() else f.exception(),
+                )
                 self.open.pop(ex.info.execution_arn, None)  # resumes from the store on restart
                 return
             if ex.closed:
@@ -214,17 +231,18 @@ class Runtime:
             raise InternalFailure("The engine failed to process the request.") from exc
         ex.state = t.state
         closing = self._closing(ex, t, ctx)
-        return self._commit(ex, t, writes.advance_execution(ex.id, t.events, orjson.dumps(t.state), closing))
+        return self._commit(
+            ex, t, writes.advance_execution(ex.id, t.events, orjson.dumps(t.state), closing)
+        )
 
     def deliver(self, execution_arn: str, trigger: Trigger) -> None:
         """Apply a trigger from inside the runtime (timers, dispatchers); failures are logged."""
         ex = self.open.get(execution_arn)
         if ex is None or ex.closed:
             return
-        try:
+        # A failure is logged by advance; the execution stays where it was.
+        with contextlib.suppress(InternalFailure):
             self.advance(ex, trigger)
-        except InternalFailure:
-            pass  # logged by advance; the execution stays where it was
 
     def _timer_fired(self, execution_arn: str, timer_id: str) -> None:
         self.deliver(execution_arn, TimerFired(timer_id))
@@ -241,7 +259,9 @@ class Runtime:
             elif isinstance(cmd, CancelTask):
                 self.queues.cancel(arn, cmd.task_id)
 
-    async def stop_execution(self, ex: OpenExecution, error: str | None, cause: str | None) -> float:
+    async def stop_execution(
+        self, ex: OpenExecution, error: str | None, cause: str | None
+    ) -> float:
         """StopExecution of an open execution: step StopRequested, commit, return the stop date."""
         await asyncio.shield(self.advance(ex, StopRequested(error, cause)))
         return ex.stop_date if ex.stop_date is not None else _context().now.timestamp()

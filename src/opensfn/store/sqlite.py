@@ -14,6 +14,7 @@ committed data is ever read, so whatever the API answers with a 200 is durable.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -60,7 +61,11 @@ def migrate(conn: sqlite3.Connection) -> int:
     """Apply the numbered ``migrations/NNN_name.sql`` files not applied yet; return the version."""
     current = int(conn.execute(dialect.statement(_DIALECT, "get_version")).fetchone()[0])
     files = sorted(
-        (f for f in resources.files("opensfn.store.migrations").iterdir() if f.name.endswith(".sql")),
+        (
+            f
+            for f in resources.files("opensfn.store.migrations").iterdir()
+            if f.name.endswith(".sql")
+        ),
         key=lambda f: f.name,
     )
     for f in files:
@@ -86,10 +91,14 @@ class Store:
         self.path = path
         setup = _connect(path)
         migrate(setup)
-        self._next_exec_id = int(setup.execute("SELECT COALESCE(MAX(id), 0) FROM executions").fetchone()[0]) + 1
+        self._next_exec_id = (
+            int(setup.execute("SELECT COALESCE(MAX(id), 0) FROM executions").fetchone()[0]) + 1
+        )
         self._next_seq = (
             max(
-                int(setup.execute("SELECT COALESCE(MAX(seq), 0) FROM state_machines").fetchone()[0]),
+                int(
+                    setup.execute("SELECT COALESCE(MAX(seq), 0) FROM state_machines").fetchone()[0]
+                ),
                 int(setup.execute("SELECT COALESCE(MAX(seq), 0) FROM activities").fetchone()[0]),
             )
             + 1
@@ -174,10 +183,9 @@ class Store:
             else:
                 by_loop.setdefault(loop, []).append(outcome)
         for loop, group in by_loop.items():
-            try:
+            # A closed loop means nobody waits any more; the writes are committed anyway.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_resolve, group)
-            except RuntimeError:  # the loop is closed: nobody waits any more
-                pass
 
     async def close(self) -> None:
         """Let queued writes commit, stop the writer and close the connections."""
@@ -233,7 +241,9 @@ class Store:
         )
         return None if row is None else RevisionRecord(*row)
 
-    def list_machines(self, account: str, region: str, after_seq: int, limit: int) -> list[MachineRecord]:
+    def list_machines(
+        self, account: str, region: str, after_seq: int, limit: int
+    ) -> list[MachineRecord]:
         """State machines of one account and region in creation order, after ``after_seq``."""
         rows = self._read.execute(
             f"SELECT {_MACHINE_COLS} FROM state_machines WHERE account = ? AND region = ? AND seq > ? "
@@ -247,7 +257,9 @@ class Store:
         row = self._one(f"SELECT {_ACTIVITY_COLS} FROM activities WHERE arn = ?", (arn,))
         return None if row is None else ActivityRecord(*row)
 
-    def list_activities(self, account: str, region: str, after_seq: int, limit: int) -> list[ActivityRecord]:
+    def list_activities(
+        self, account: str, region: str, after_seq: int, limit: int
+    ) -> list[ActivityRecord]:
         """Activities of one account and region in creation order, after ``after_seq``."""
         rows = self._read.execute(
             f"SELECT {_ACTIVITY_COLS} FROM activities WHERE account = ? AND region = ? AND seq > ? "
@@ -283,12 +295,16 @@ class Store:
             args = (machine_arn, status, before_id, limit)
         return [ExecutionRecord(*r) for r in self._read.execute(sql, args).fetchall()]
 
-    def get_events(self, execution_id: int, after: int, limit: int, reverse: bool) -> list[tuple[int, str]]:
+    def get_events(
+        self, execution_id: int, after: int, limit: int, reverse: bool
+    ) -> list[tuple[int, str]]:
         """History events as (id, JSON text): ids above ``after`` (below it when ``reverse``)."""
         if reverse:
             sql = "SELECT id, body FROM events WHERE execution_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
         else:
-            sql = "SELECT id, body FROM events WHERE execution_id = ? AND id > ? ORDER BY id LIMIT ?"
+            sql = (
+                "SELECT id, body FROM events WHERE execution_id = ? AND id > ? ORDER BY id LIMIT ?"
+            )
         return [(int(i), str(b)) for i, b in self._read.execute(sql, (execution_id, after, limit))]
 
     def running_executions(self) -> list[tuple[ExecutionRecord, str]]:
@@ -301,7 +317,8 @@ class Store:
     def running_for_machine(self, machine_arn: str) -> list[str]:
         """ARNs of the RUNNING executions of a state machine."""
         rows = self._read.execute(
-            "SELECT arn FROM executions WHERE machine_arn = ? AND status = 'RUNNING'", (machine_arn,)
+            "SELECT arn FROM executions WHERE machine_arn = ? AND status = 'RUNNING'",
+            (machine_arn,),
         ).fetchall()
         return [str(r[0]) for r in rows]
 

@@ -30,7 +30,15 @@ def _insert_revision(conn: sqlite3.Connection, r: RevisionRecord) -> None:
     conn.execute(
         "INSERT INTO revisions (machine_arn, revision_id, definition, role_arn, logging, tracing, "
         "update_date) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (r.machine_arn, r.revision_id, r.definition, r.role_arn, r.logging, r.tracing, r.update_date),
+        (
+            r.machine_arn,
+            r.revision_id,
+            r.definition,
+            r.role_arn,
+            r.logging,
+            r.tracing,
+            r.update_date,
+        ),
     )
 
 
@@ -46,12 +54,16 @@ def put_meta(key: str, value: str) -> Batch:
     """Set a meta value unless it is set already (first writer wins)."""
 
     def run(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value))
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value)
+        )
 
     return run
 
 
-def create_machine(m: MachineRecord, revision: RevisionRecord, tags: Sequence[tuple[str, str]]) -> Batch:
+def create_machine(
+    m: MachineRecord, revision: RevisionRecord, tags: Sequence[tuple[str, str]]
+) -> Batch:
     """A new state machine with its first revision and tags."""
 
     def run(conn: sqlite3.Connection) -> None:
@@ -128,7 +140,9 @@ def delete_tags(arn: str, keys: Sequence[str]) -> Batch:
     """Remove tags of a resource by key (absent keys are ignored)."""
 
     def run(conn: sqlite3.Connection) -> None:
-        conn.executemany("DELETE FROM tags WHERE resource_arn = ? AND key = ?", [(arn, k) for k in keys])
+        conn.executemany(
+            "DELETE FROM tags WHERE resource_arn = ? AND key = ?", [(arn, k) for k in keys]
+        )
 
     return run
 
@@ -178,6 +192,8 @@ def advance_execution(
         if closing is not None:
             _close(conn, execution_id, closing)
         else:
-            conn.execute("UPDATE executions SET state = ? WHERE id = ?", (state.decode(), execution_id))
+            conn.execute(
+                "UPDATE executions SET state = ? WHERE id = ?", (state.decode(), execution_id)
+            )
 
     return run

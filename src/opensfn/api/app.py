@@ -1,0 +1,129 @@
+"""The HTTP edge: one POST route speaking AWS JSON 1.0 for ``AWSStepFunctions``.
+
+A request is decoded (``X-Amz-Target``, JSON body), checked against the botocore
+model, handed to its operation, and answered as JSON or as an AWS-shaped error
+``{"__type": code, "message": ...}`` with the error's HTTP status. Bad input never
+yields a 500; an unexpected exception is logged and answers InternalFailure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from opensfn.api.context import RequestContext, Services
+from opensfn.api.model import decode_request
+from opensfn.api.operations import OPERATIONS
+from opensfn.api.sigv4 import credential_scope
+from opensfn.config import Settings
+from opensfn.errors import (
+    ApiError,
+    InternalFailure,
+    RequestEntityTooLarge,
+    UnknownOperationException,
+)
+from opensfn.runtime.runner import Runtime
+from opensfn.store.sqlite import open_store
+
+LOG = logging.getLogger("opensfn.api")
+MAX_BODY = 1_048_576 + 65_536  # a 1 MB definition plus the rest of the request
+_PREFIX = "AWSStepFunctions."
+_CONTENT_TYPE = "application/x-amz-json-1.0"
+
+
+def _error(exc: ApiError) -> Response:
+    body: dict[str, Any] = {"__type": exc.code, "message": exc.message}
+    body.update(getattr(exc, "fields", {}))
+    return Response(orjson.dumps(body), exc.status, media_type=_CONTENT_TYPE)
+
+
+async def _read_body(request: Request) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY:
+        raise RequestEntityTooLarge(
+            f"Request body of {length} bytes exceeds the maximum of {MAX_BODY} bytes"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise RequestEntityTooLarge(f"Request body exceeds the maximum of {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _region(headers: Mapping[str, str], default: str) -> str:
+    return credential_scope(headers)[1] or default
+
+
+async def _dispatch(services: Services, request: Request) -> tuple[str, bytes]:
+    target = request.headers.get("x-amz-target", "")
+    op = target[len(_PREFIX) :] if target.startswith(_PREFIX) else ""
+    body = await _read_body(request)
+    # As AWS: the body is decoded and checked against the model before anything else.
+    params = decode_request(op, body)
+    handler = OPERATIONS.get(op)
+    if handler is None:  # in the model, not implemented yet
+        raise UnknownOperationException(f"opensfn does not implement {op} yet")
+    settings = services.settings
+    ctx = RequestContext(settings.account_id, _region(request.headers, settings.region), services)
+    result = await handler(ctx, params)
+    return op, result if isinstance(result, bytes) else orjson.dumps(result)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI application; the store and runtime open and close with its lifespan."""
+    state: dict[str, Services] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = open_store(settings.sqlite_path)
+        runtime = Runtime(store, settings.wait_scale)
+        await runtime.start()
+        state["services"] = Services(settings, store, runtime)
+        LOG.info(
+            "opensfn ready: db %s, %d open executions", settings.sqlite_path, len(runtime.open)
+        )
+        try:
+            yield
+        finally:
+            await runtime.shutdown()
+            await store.close()
+            LOG.info("opensfn stopped: writes drained, database closed")
+
+    async def endpoint(request: Request) -> Response:
+        started = time.perf_counter()
+        op = request.headers.get("x-amz-target", "?").removeprefix(_PREFIX)
+        try:
+            op, content = await _dispatch(state["services"], request)
+            response = Response(content, 200, media_type=_CONTENT_TYPE)
+        except ApiError as exc:
+            response = _error(exc)
+        except Exception:
+            LOG.exception("%s failed", op)
+            response = _error(InternalFailure("An internal error occurred."))
+        response.headers["x-amzn-requestid"] = str(uuid.uuid4())
+        LOG.info("%s %d %.2fms", op, response.status_code, (time.perf_counter() - started) * 1000)
+        return response
+
+    async def health(request: Request) -> Response:
+        return Response(b'{"status":"ok"}', 200, media_type="application/json")
+
+    return Starlette(
+        routes=[
+            Route("/", endpoint, methods=["POST"]),
+            Route("/_opensfn/health", health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
