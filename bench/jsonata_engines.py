@@ -22,6 +22,7 @@ import json
 import signal
 import timeit
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -280,7 +281,7 @@ def run_speed(engine: str) -> dict[str, float]:
         bindings = {"states": STATES}
         run(None, bindings)
         number = 2000
-        best = min(timeit.repeat(lambda: run(None, bindings), number=number, repeat=5))
+        best = min(timeit.repeat(partial(run, None, bindings), number=number, repeat=5))
         out[label] = best / number * 1e6
     compile_time = min(timeit.repeat(lambda: compile_(SPEED_EXPRESSIONS["object"]), number=200))
     out["compile(object)"] = compile_time / 200 * 1e6

@@ -41,9 +41,13 @@ def progress(run: Run, frame: Frame, path: list[str]) -> bool:
     return bool(frame["phase"] != "children")
 
 
-def _child(scope_id: str, run: Run, value: Any, last: int, **extra: Any) -> Frame:
+def _child(scope_id: str, run: Run, value: Any, last: int, parent: Frame, **extra: Any) -> Frame:
+    """A new thread; it sees the parent's variables read-only and assigns its own."""
     scope = run.machine.scope(scope_id)
     child: Frame = {"scope": scope_id, "st": scope.start_at, "in": value, "last": last, "phase": "enter"}
+    outer = run.variables(parent)
+    if outer:
+        child["vars_outer"] = outer
     child.update(extra)
     return child
 
@@ -75,7 +79,8 @@ def _begin_parallel(run: Run, frame: Frame, state: State) -> None:
     started = run.emit(frame, "ParallelStateStarted")
     extra = {"text": frame["text"]} if eff is frame["in"] and "text" in frame else {}
     frame["children"] = {
-        str(i): _child(bid, run, eff, started, **extra) for i, bid in enumerate(state.branches)
+        str(i): _child(bid, run, eff, started, frame, **extra)
+        for i, bid in enumerate(state.branches)
     }
     frame["results"] = [None] * len(state.branches)
     frame["texts"] = [None] * len(state.branches)
@@ -114,13 +119,13 @@ def _finish(
     run: Run, frame: Frame, path: list[str], state: State, results: list[Any], raw: str | None = None
 ) -> None:
     try:
-        out = data.result_output(run, frame, state, frame["in"], results)
+        out, assigned = data.result_output(run, frame, state, frame["in"], results)
     except WorkflowError as exc:
         from opensfn.engine.flow import with_prefix
 
         fail_state(run, frame, path, state, exc.error, with_prefix(frame, state, exc))
         return
-    goto_exit(run, frame, state, out, raw=raw if out is results else None)
+    goto_exit(run, frame, state, out, raw=raw if out is results else None, assigned=assigned)
 
 
 # ---------------------------------------------------------------------- Map
@@ -247,7 +252,9 @@ def _progress_map(run: Run, frame: Frame, path: list[str], state: State) -> None
                 {"index": i, "name": state.name}, update=False,
             )
         key = str(i)
-        children[key] = _child(state.processor or "", run, value, started, idx=i, silent=m["dist"])
+        children[key] = _child(
+            state.processor or "", run, value, started, frame, idx=i, silent=m["dist"]
+        )
         m["running"] += 1
         _run_child(run, children[key], [*path, key])
         if _settle(run, frame, path, state, key):

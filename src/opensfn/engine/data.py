@@ -43,12 +43,30 @@ def output_path(run: Run, frame: Frame, state: State, value: Any) -> Any:
     )
 
 
-def result_output(run: Run, frame: Frame, state: State, raw_input: Any, result: Any) -> Any:
-    """ResultSelector → ResultPath (against the state's raw input) → OutputPath."""
+def result_output(
+    run: Run, frame: Frame, state: State, raw_input: Any, result: Any
+) -> tuple[Any, dict[str, Any] | None]:
+    """ResultSelector → (Assign) → ResultPath (against the raw input) → OutputPath.
+
+    Returns the output and the variables the state assigns: AWS evaluates ``Assign``
+    on the state's result after ResultSelector, with the variables as they were.
+    """
     if state.result_selector is not None:
         result = state.result_selector.evaluate(
             result, run.context(frame, state), run.variables(frame), run.ctx
         )
+    assigned = assign(run, frame, state, result)
     if state.has_result_path:
         result = payload.apply_result_path(state.result_path, raw_input, result)
-    return output_path(run, frame, state, result)
+    return output_path(run, frame, state, result), assigned
+
+
+def assign(
+    run: Run, frame: Frame, state: State, value: Any, template: Any = None
+) -> dict[str, Any] | None:
+    """Evaluate ``Assign`` (the state's, or a catcher's ``template``) against ``value``."""
+    tmpl = template if template is not None else state.assign
+    if tmpl is None:
+        return None
+    out = tmpl.evaluate(value, run.context(frame, state), run.variables(frame), run.ctx)
+    return out if isinstance(out, dict) and out else None

@@ -67,6 +67,7 @@ def goto_exit(
     *,
     terminal: bool = False,
     raw: str | None = None,
+    assigned: dict[str, Any] | None = None,
 ) -> None:
     """Emit ``<Type>StateExited`` and move to the next state, or end the frame.
 
@@ -85,12 +86,13 @@ def goto_exit(
             "the maximum number of bytes service limit.",
         )
         return
-    run.emit(
-        frame,
-        state.type + "StateExited",
-        "stateExitedEventDetails",
-        {"name": state.name, "output": text, "outputDetails": {"truncated": False}},
-    )
+    details: dict[str, Any] = {"name": state.name, "output": text, "outputDetails": {"truncated": False}}
+    if assigned:
+        details["assignedVariables"] = {k: dumps(v) for k, v in assigned.items()}
+        details["assignedVariablesDetails"] = {"truncated": False}
+        own = frame.get("vars")
+        frame["vars"] = {**own, **assigned} if own else dict(assigned)
+    run.emit(frame, state.type + "StateExited", "stateExitedEventDetails", details)
     nxt = frame.pop("next_override", None) or state.next
     if raw is None:
         frame.pop("text", None)
@@ -136,9 +138,16 @@ def fail_state(
         run.emit(frame, failed_event)
     catcher = find_catcher(state, err) if err not in ("States.Runtime",) else None
     if catcher is not None:
+        from opensfn.engine import data
+
         result = error_output(error, cause)
-        out = payload.apply_result_path(catcher.result_path, frame["in"], result)
+        try:
+            assigned = data.assign(run, frame, state, result, catcher.assign) if catcher.assign else None
+            out = payload.apply_result_path(catcher.result_path, frame["in"], result)
+        except WorkflowError as exc:
+            frame.update(phase="failed", err=exc.error, cause=with_prefix(frame, state, exc))
+            return
         frame["next_override"] = catcher.next
-        goto_exit(run, frame, state, out)
+        goto_exit(run, frame, state, out, assigned=assigned)
         return
     frame.update(phase="failed", err=error, cause=cause)

@@ -37,12 +37,14 @@ def execute(run: Run, frame: Frame, path: list[str]) -> None:
 def _pass(run: Run, frame: Frame, path: list[str], state: State) -> None:
     eff = data.effective_input(run, frame, state, frame["in"])
     result = state.result if state.has_result else eff
-    goto_exit(run, frame, state, data.result_output(run, frame, state, frame["in"], result))
+    out, assigned = data.result_output(run, frame, state, frame["in"], result)
+    goto_exit(run, frame, state, out, assigned=assigned)
 
 
 def _succeed(run: Run, frame: Frame, path: list[str], state: State) -> None:
     eff = data.input_path(run, frame, state, frame["in"])
-    goto_exit(run, frame, state, data.output_path(run, frame, state, eff), terminal=True)
+    out = data.output_path(run, frame, state, eff)
+    goto_exit(run, frame, state, out, terminal=True, assigned=data.assign(run, frame, state, eff))
 
 
 def _fail(run: Run, frame: Frame, path: list[str], state: State) -> None:
@@ -75,7 +77,8 @@ def _choice(run: Run, frame: Frame, path: list[str], state: State) -> None:
     if nxt is None:
         raise WorkflowError("States.NoChoiceMatched", "No Matches!", state_prefix=False)
     frame["next_override"] = nxt
-    goto_exit(run, frame, state, data.output_path(run, frame, state, eff))
+    assigned = data.assign(run, frame, state, eff)
+    goto_exit(run, frame, state, data.output_path(run, frame, state, eff), assigned=assigned)
 
 
 def _wait(run: Run, frame: Frame, path: list[str], state: State) -> None:
@@ -93,10 +96,15 @@ def _wait(run: Run, frame: Frame, path: list[str], state: State) -> None:
         raise WorkflowError("States.Runtime", "Wait state delay is too long.")
     frame["eff"] = eff
     if due <= run.now:
-        goto_exit(run, frame, state, data.output_path(run, frame, state, eff))
+        _wait_done(run, frame, state, eff)
         return
     frame["phase"] = "wait"
     run.schedule_timer(run.new_id("w"), path, due, "wait")
+
+
+def _wait_done(run: Run, frame: Frame, state: State, eff: Any) -> None:
+    assigned = data.assign(run, frame, state, eff)
+    goto_exit(run, frame, state, data.output_path(run, frame, state, eff), assigned=assigned)
 
 
 def _timestamp(value: str) -> float:
@@ -172,7 +180,10 @@ def on_timer(run: Run, frame: Frame, path: list[str], kind: str, timer_id: str) 
     """A timer of ``frame`` fired."""
     if kind == "wait" and frame["phase"] == "wait":
         state = state_of(run, frame)
-        goto_exit(run, frame, state, data.output_path(run, frame, state, frame.pop("eff")))
+        try:
+            _wait_done(run, frame, state, frame.pop("eff"))
+        except WorkflowError as exc:
+            fail_state(run, frame, path, state, exc.error, with_prefix(frame, state, exc))
     elif kind == "retry" and frame["phase"] == "retry":
         frame["phase"] = "exec"
     elif kind == "yield" and frame["phase"] == "yield":

@@ -162,13 +162,13 @@ def on_succeeded(run: Run, frame: Frame, path: list[str], task_id: str, output: 
     state = state_of(run, frame)
     try:
         result = orjson.loads(output)
-        out = data.result_output(run, frame, state, frame["in"], result)
+        out, assigned = data.result_output(run, frame, state, frame["in"], result)
     except WorkflowError as exc:
         from opensfn.engine.flow import with_prefix
 
         fail_state(run, frame, path, state, exc.error, with_prefix(frame, state, exc))
         return
-    goto_exit(run, frame, state, out)
+    goto_exit(run, frame, state, out, assigned=assigned)
 
 
 def on_failed(

@@ -1,0 +1,69 @@
+"""Fixtures: one live server per test session (tests use unique names, so they share it)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from live_server import Server
+
+ROLE = "arn:aws:iam::123456789012:role/opensfn-test"
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    db: Path = tmp_path_factory.mktemp("server") / "opensfn.db"
+    srv = Server(db, args=("--activity-poll-seconds", "1")).start()
+    yield srv
+    # uvicorn re-raises SIGTERM after its clean shutdown, so -15 is a clean exit too.
+    assert srv.stop() in (0, -15)
+    assert srv.log is not None
+    assert "writes drained, database closed" in srv.log.read_text()
+
+
+@pytest.fixture(scope="session")
+def sfn(server: Server) -> Any:
+    return server.client()
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def make_machine(sfn: Any, unique: Callable[[str], str]) -> Callable[..., str]:
+    """Create a state machine from a definition dict; returns its ARN."""
+
+    def make(definition: dict[str, Any], **extra: Any) -> str:
+        out = sfn.create_state_machine(
+            name=unique("sm"), definition=json.dumps(definition), roleArn=ROLE, **extra
+        )
+        return str(out["stateMachineArn"])
+
+    return make
+
+
+PASS_MACHINE = {
+    "StartAt": "P",
+    "States": {"P": {"Type": "Pass", "Result": {"Arg1": "argument1"}, "End": True}},
+}
+
+
+def wait_status(sfn: Any, arn: str, status: str = "SUCCEEDED", timeout: float = 10) -> dict[str, Any]:
+    """Poll DescribeExecution until the execution reaches ``status`` (or fail)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        out: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        if out["status"] == status:
+            return out
+        if out["status"] != "RUNNING" or time.monotonic() > deadline:
+            raise AssertionError(f"{arn} is {out['status']}, expected {status}: {out}")
+        time.sleep(0.02)

@@ -1,0 +1,217 @@
+"""CreateStateMachine, DescribeStateMachine, UpdateStateMachine, DeleteStateMachine,
+ListStateMachines, DescribeStateMachineForExecution against a live server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from conftest import PASS_MACHINE, ROLE, wait_status
+
+
+def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    err = excinfo.value.response["Error"]
+    return err["Code"], err["Message"]
+
+
+def test_create_and_describe(sfn: Any, unique: Callable[[str], str]) -> None:
+    name = unique("machine")
+    definition = json.dumps(PASS_MACHINE)
+    out = sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE)
+    arn = out["stateMachineArn"]
+    assert arn == f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}"
+    described = sfn.describe_state_machine(stateMachineArn=arn)
+    assert described["name"] == name
+    assert described["definition"] == definition
+    assert described["roleArn"] == ROLE
+    assert described["type"] == "STANDARD"
+    assert described["status"] == "ACTIVE"
+    assert described["loggingConfiguration"] == {"level": "OFF", "includeExecutionData": False}
+    assert described["tracingConfiguration"] == {"enabled": False}
+    assert described["creationDate"] == out["creationDate"]
+    assert "revisionId" not in described
+
+
+def test_create_is_idempotent_for_the_same_configuration(sfn: Any, unique: Callable[[str], str]) -> None:
+    name = unique("idem")
+    first = sfn.create_state_machine(name=name, definition=json.dumps(PASS_MACHINE), roleArn=ROLE)
+    again = sfn.create_state_machine(name=name, definition=json.dumps(PASS_MACHINE), roleArn=ROLE)
+    assert again["stateMachineArn"] == first["stateMachineArn"]
+    assert again["creationDate"] == first["creationDate"]
+    other = {**PASS_MACHINE, "Comment": "different"}
+    with pytest.raises(ClientError) as exc:
+        sfn.create_state_machine(name=name, definition=json.dumps(other), roleArn=ROLE)
+    assert error_of(exc) == (
+        "StateMachineAlreadyExists",
+        f"State Machine Already Exists: '{first['stateMachineArn']}'",
+    )
+
+
+@pytest.mark.parametrize("name", ["has space", "a/b", "x:y", "star*", "br[ack]et", "tab\tname", "q?"])
+def test_invalid_names(sfn: Any, name: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        sfn.create_state_machine(name=name, definition=json.dumps(PASS_MACHINE), roleArn=ROLE)
+    assert error_of(exc) == ("InvalidName", f"Invalid Name: '{name}'")
+
+
+def test_name_with_punctuation_is_accepted(sfn: Any, unique: Callable[[str], str]) -> None:
+    arn = sfn.create_state_machine(
+        name=unique("state.machine_x-1"), definition=json.dumps(PASS_MACHINE), roleArn=ROLE
+    )["stateMachineArn"]
+    assert ":stateMachine:state.machine_x-1-" in arn
+
+
+def test_invalid_definition(sfn: Any, unique: Callable[[str], str]) -> None:
+    with pytest.raises(ClientError) as exc:
+        sfn.create_state_machine(name=unique("bad"), definition='{"StartAt": "A"}', roleArn=ROLE)
+    code, message = error_of(exc)
+    assert code == "InvalidDefinition"
+    assert message.startswith("Invalid State Machine Definition: '")
+    assert "States" in message
+
+
+def test_invalid_logging_configuration(sfn: Any, unique: Callable[[str], str]) -> None:
+    with pytest.raises(ClientError) as exc:
+        sfn.create_state_machine(
+            name=unique("log"),
+            definition=json.dumps(PASS_MACHINE),
+            roleArn=ROLE,
+            loggingConfiguration={"level": "ALL"},
+        )
+    assert error_of(exc) == (
+        "InvalidLoggingConfiguration",
+        "Invalid Logging Configuration: Must specify exactly one Log Destination.",
+    )
+
+
+def test_missing_required_member_is_a_validation_error(server: Any) -> None:
+    import httpx
+
+    reply = httpx.post(
+        server.url,
+        headers={"X-Amz-Target": "AWSStepFunctions.CreateStateMachine",
+                 "Content-Type": "application/x-amz-json-1.0"},
+        content=b'{"name": "x", "roleArn": "arn:aws:iam::123456789012:role/r"}',
+    )  # fmt: skip
+    assert reply.status_code == 400
+    body = reply.json()
+    assert body["__type"] == "ValidationException"
+    assert "definition" in body["message"]
+
+
+def test_describe_errors(sfn: Any) -> None:
+    missing = "arn:aws:states:us-east-1:123456789012:stateMachine:does-not-exist"
+    with pytest.raises(ClientError) as exc:
+        sfn.describe_state_machine(stateMachineArn=missing)
+    assert error_of(exc) == ("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{missing}'")
+    with pytest.raises(ClientError) as exc:
+        sfn.describe_state_machine(stateMachineArn="not-an-arn")
+    assert error_of(exc) == ("InvalidArn", "Invalid Arn: 'Invalid ARN prefix: not-an-arn'")
+    activity = "arn:aws:states:us-east-1:123456789012:activity:a"
+    with pytest.raises(ClientError) as exc:
+        sfn.describe_state_machine(stateMachineArn=activity)
+    assert error_of(exc) == ("InvalidArn", "Invalid Arn: 'Resource type not valid in this context: activity'")
+
+
+def test_update_keeps_running_executions_on_their_revision(sfn: Any, make_machine: Any) -> None:
+    waiting = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}
+    arn = make_machine(waiting)
+    first = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    newer = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "v2", "End": True}}}
+    out = sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(newer))
+    assert out["revisionId"]
+    assert out["updateDate"]
+    described = sfn.describe_state_machine(stateMachineArn=arn)
+    assert described["revisionId"] == out["revisionId"]
+    assert json.loads(described["definition"]) == newer
+    old = sfn.describe_state_machine_for_execution(executionArn=first)
+    assert json.loads(old["definition"]) == waiting
+    second = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    assert wait_status(sfn, second)["output"] == '"v2"'
+    assert json.loads(sfn.describe_state_machine_for_execution(executionArn=second)["definition"]) == newer
+    assert wait_status(sfn, first)["output"] == "{}"
+
+
+def test_update_needs_something_to_change(sfn: Any, make_machine: Any) -> None:
+    arn = make_machine(PASS_MACHINE)
+    with pytest.raises(ClientError) as exc:
+        sfn.update_state_machine(stateMachineArn=arn)
+    assert error_of(exc) == (
+        "MissingRequiredParameter",
+        "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
+    )
+    role = "arn:aws:iam::123456789012:role/other"
+    sfn.update_state_machine(stateMachineArn=arn, roleArn=role)
+    assert sfn.describe_state_machine(stateMachineArn=arn)["roleArn"] == role
+
+
+def test_update_rejects_an_invalid_definition(sfn: Any, make_machine: Any) -> None:
+    arn = make_machine(PASS_MACHINE)
+    with pytest.raises(ClientError) as exc:
+        sfn.update_state_machine(stateMachineArn=arn, definition='{"StartAt": "Nowhere", "States": {}}')
+    assert error_of(exc)[0] == "InvalidDefinition"
+    assert json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"]) == PASS_MACHINE
+
+
+def test_delete(sfn: Any, make_machine: Any) -> None:
+    arn = make_machine(PASS_MACHINE)
+    done = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    wait_status(sfn, done)
+    assert sfn.delete_state_machine(stateMachineArn=arn)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    with pytest.raises(ClientError) as exc:
+        sfn.describe_state_machine(stateMachineArn=arn)
+    assert error_of(exc)[0] == "StateMachineDoesNotExist"
+    with pytest.raises(ClientError) as exc:
+        sfn.start_execution(stateMachineArn=arn)
+    assert error_of(exc)[0] == "StateMachineDoesNotExist"
+    assert sfn.describe_execution(executionArn=done)["status"] == "SUCCEEDED"
+    sfn.delete_state_machine(stateMachineArn=arn)  # deleting again succeeds
+
+
+def test_delete_stops_running_executions(sfn: Any, make_machine: Any) -> None:
+    arn = make_machine({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}})
+    running = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    sfn.delete_state_machine(stateMachineArn=arn)
+    assert sfn.describe_execution(executionArn=running)["status"] == "ABORTED"
+
+
+def test_list_state_machines_paginates(server: Any, make_machine: Any) -> None:
+    sfn = server.client(region="eu-west-3")  # a region of its own: exactly our machines
+    names = []
+    for i in range(5):
+        name = f"listed-{i}"
+        names.append(name)
+        sfn.create_state_machine(name=name, definition=json.dumps(PASS_MACHINE), roleArn=ROLE)
+    first = sfn.list_state_machines(maxResults=2)
+    assert [m["name"] for m in first["stateMachines"]] == names[:2]
+    assert first["stateMachines"][0]["stateMachineArn"].startswith("arn:aws:states:eu-west-3:")
+    assert set(first["stateMachines"][0]) == {"stateMachineArn", "name", "type", "creationDate"}
+    seen = [m["name"] for m in first["stateMachines"]]
+    token = first["nextToken"]
+    while token:
+        page = sfn.list_state_machines(maxResults=2, nextToken=token)
+        seen += [m["name"] for m in page["stateMachines"]]
+        token = page.get("nextToken")
+    assert seen == names
+    everything = sfn.list_state_machines()
+    assert [m["name"] for m in everything["stateMachines"]] == names
+    assert "nextToken" not in everything
+    paginated = [m["name"] for p in sfn.get_paginator("list_state_machines").paginate(
+        PaginationConfig={"PageSize": 3}) for m in p["stateMachines"]]  # fmt: skip
+    assert paginated == names
+
+
+def test_bad_next_token(sfn: Any) -> None:
+    with pytest.raises(ClientError) as exc:
+        sfn.list_state_machines(nextToken="definitely-not-a-token")
+    assert error_of(exc)[0] == "InvalidToken"
+
+
+def test_describe_state_machine_for_execution_errors(sfn: Any) -> None:
+    missing = "arn:aws:states:us-east-1:123456789012:execution:m:nope"
+    with pytest.raises(ClientError) as exc:
+        sfn.describe_state_machine_for_execution(executionArn=missing)
+    assert error_of(exc) == ("ExecutionDoesNotExist", f"Execution Does Not Exist: '{missing}'")
