@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from live_server import Server
 
 ROLE = "arn:aws:iam::123456789012:role/opensfn-test"
@@ -55,7 +54,9 @@ PASS_MACHINE = {
 }
 
 
-def wait_status(sfn: Any, arn: str, status: str = "SUCCEEDED", timeout: float = 10) -> dict[str, Any]:
+def wait_status(
+    sfn: Any, arn: str, status: str = "SUCCEEDED", timeout: float = 10
+) -> dict[str, Any]:
     """Poll DescribeExecution until the execution reaches ``status`` (or fail)."""
     import time
 

@@ -47,9 +47,20 @@ class Server:
         self.log = self.db.with_suffix(f".{int(time.time() * 1000)}.log")
         env = {**os.environ, **CREDENTIALS}
         env = {k: v for k, v in env.items() if not k.startswith("OPENSFN_")}
-        cmd = [sys.executable, "-m", "opensfn", "serve", "--port", str(self.port), "--db", str(self.db)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "opensfn",
+            "serve",
+            "--port",
+            str(self.port),
+            "--db",
+            str(self.db),
+        ]
         with self.log.open("wb") as out:
-            self.proc = subprocess.Popen([*cmd, *self.args], stdout=out, stderr=subprocess.STDOUT, env=env)
+            self.proc = subprocess.Popen(
+                [*cmd, *self.args], stdout=out, stderr=subprocess.STDOUT, env=env
+            )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -19,7 +19,10 @@ def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
 
 
 def task_machine(activity_arn: str, **task: Any) -> dict[str, Any]:
-    return {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": activity_arn, "End": True, **task}}}
+    return {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": activity_arn, "End": True, **task}},
+    }
 
 
 @pytest.fixture
@@ -66,7 +69,9 @@ def test_worker_round_trip(sfn: Any, make_machine: Any, activity: str) -> None:
     sfn.send_task_success(taskToken=task["taskToken"], output='{"done": true}')
     d = wait_status(sfn, ex["executionArn"])
     assert json.loads(d["output"]) == {"done": True}
-    types = [e["type"] for e in sfn.get_execution_history(executionArn=ex["executionArn"])["events"]]
+    types = [
+        e["type"] for e in sfn.get_execution_history(executionArn=ex["executionArn"])["events"]
+    ]
     assert types == [
         "ExecutionStarted", "TaskStateEntered", "ActivityScheduled", "ActivityStarted",
         "ActivitySucceeded", "TaskStateExited", "ExecutionSucceeded",
@@ -81,7 +86,10 @@ def test_worker_round_trip(sfn: Any, make_machine: Any, activity: str) -> None:
     ):
         with pytest.raises(ClientError) as exc:
             call()
-        assert error_of(exc) == ("TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'")
+        assert error_of(exc) == (
+            "TaskTimedOut",
+            "Task Timed Out: 'Provided task does not exist anymore'",
+        )
 
 
 def test_send_task_failure(sfn: Any, make_machine: Any, activity: str) -> None:
@@ -126,7 +134,9 @@ def test_many_pollers_wait_at_once(server: Any, make_machine: Any, activity: str
     sfn = server.client()
     results: list[dict[str, Any]] = []
     threads = [
-        threading.Thread(target=lambda: results.append(server.client().get_activity_task(activityArn=activity)))
+        threading.Thread(
+            target=lambda: results.append(server.client().get_activity_task(activityArn=activity))
+        )
         for _ in range(8)
     ]
     for t in threads:

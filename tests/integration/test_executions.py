@@ -73,7 +73,11 @@ def test_history_pagination(sfn: Any, make_machine: Any) -> None:
     wait_status(sfn, ex["executionArn"])
     for reverse in (False, True):
         ids: list[int] = []
-        kwargs: dict[str, Any] = {"executionArn": ex["executionArn"], "maxResults": 7, "reverseOrder": reverse}
+        kwargs: dict[str, Any] = {
+            "executionArn": ex["executionArn"],
+            "maxResults": 7,
+            "reverseOrder": reverse,
+        }
         while True:
             page = sfn.get_execution_history(**kwargs)
             assert len(page["events"]) <= 7
@@ -93,7 +97,10 @@ def test_idempotent_start(sfn: Any, make_machine: Any) -> None:
     assert again["startDate"] == first["startDate"]
     with pytest.raises(ClientError) as exc:
         sfn.start_execution(stateMachineArn=arn, name="same", input='{"a": 2}')
-    assert error_of(exc) == ("ExecutionAlreadyExists", f"Execution Already Exists: '{first['executionArn']}'")
+    assert error_of(exc) == (
+        "ExecutionAlreadyExists",
+        f"Execution Already Exists: '{first['executionArn']}'",
+    )
     sfn.stop_execution(executionArn=first["executionArn"])
     with pytest.raises(ClientError) as exc:  # closed: the same request is refused now
         sfn.start_execution(stateMachineArn=arn, name="same", input='{"a": 1}')
@@ -113,8 +120,13 @@ def test_start_errors(sfn: Any, make_machine: Any) -> None:
     missing = arn + "-missing"
     with pytest.raises(ClientError) as exc:
         sfn.start_execution(stateMachineArn=missing)
-    assert error_of(exc) == ("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{missing}'")
-    big = json.dumps({"k": "é" * 140_000}, ensure_ascii=False)  # under 262,144 characters, over 262,144 bytes
+    assert error_of(exc) == (
+        "StateMachineDoesNotExist",
+        f"State Machine Does Not Exist: '{missing}'",
+    )
+    big = json.dumps(
+        {"k": "é" * 140_000}, ensure_ascii=False
+    )  # under 262,144 characters, over 262,144 bytes
     with pytest.raises(ClientError) as exc:
         sfn.start_execution(stateMachineArn=arn, input=big)
     assert error_of(exc)[0] == "InvalidExecutionInput"
@@ -131,7 +143,10 @@ def test_describe_errors(sfn: Any) -> None:
     machine = "arn:aws:states:us-east-1:123456789012:stateMachine:m"
     with pytest.raises(ClientError) as exc:
         sfn.describe_execution(executionArn=machine)
-    assert error_of(exc) == ("InvalidArn", "Invalid Arn: 'Resource type not valid in this context: stateMachine'")
+    assert error_of(exc) == (
+        "InvalidArn",
+        "Invalid Arn: 'Resource type not valid in this context: stateMachine'",
+    )
     for call in (sfn.get_execution_history, sfn.stop_execution):
         with pytest.raises(ClientError) as exc:
             call(executionArn=missing)
@@ -155,7 +170,9 @@ def test_stop(sfn: Any, make_machine: Any) -> None:
 
 def test_list_executions(sfn: Any, make_machine: Any) -> None:
     arn = make_machine(WAIT_30)
-    started = [sfn.start_execution(stateMachineArn=arn, name=f"e{i}")["executionArn"] for i in range(5)]
+    started = [
+        sfn.start_execution(stateMachineArn=arn, name=f"e{i}")["executionArn"] for i in range(5)
+    ]
     sfn.stop_execution(executionArn=started[1])
     listed = sfn.list_executions(stateMachineArn=arn)["executions"]
     assert [e["executionArn"] for e in listed] == started[::-1]  # newest first
@@ -186,7 +203,9 @@ def test_list_executions_errors(sfn: Any) -> None:
 
 
 def test_wait_state_waits(sfn: Any, make_machine: Any, unique: Callable[[str], str]) -> None:
-    arn = make_machine({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}})
+    arn = make_machine(
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}
+    )
     ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     assert sfn.describe_execution(executionArn=ex)["status"] == "RUNNING"
     d = wait_status(sfn, ex, timeout=5)

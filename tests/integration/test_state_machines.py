@@ -35,7 +35,9 @@ def test_create_and_describe(sfn: Any, unique: Callable[[str], str]) -> None:
     assert "revisionId" not in described
 
 
-def test_create_is_idempotent_for_the_same_configuration(sfn: Any, unique: Callable[[str], str]) -> None:
+def test_create_is_idempotent_for_the_same_configuration(
+    sfn: Any, unique: Callable[[str], str]
+) -> None:
     name = unique("idem")
     first = sfn.create_state_machine(name=name, definition=json.dumps(PASS_MACHINE), roleArn=ROLE)
     again = sfn.create_state_machine(name=name, definition=json.dumps(PASS_MACHINE), roleArn=ROLE)
@@ -50,7 +52,9 @@ def test_create_is_idempotent_for_the_same_configuration(sfn: Any, unique: Calla
     )
 
 
-@pytest.mark.parametrize("name", ["has space", "a/b", "x:y", "star*", "br[ack]et", "tab\tname", "q?"])
+@pytest.mark.parametrize(
+    "name", ["has space", "a/b", "x:y", "star*", "br[ack]et", "tab\tname", "q?"]
+)
 def test_invalid_names(sfn: Any, name: str) -> None:
     with pytest.raises(ClientError) as exc:
         sfn.create_state_machine(name=name, definition=json.dumps(PASS_MACHINE), roleArn=ROLE)
@@ -106,14 +110,20 @@ def test_describe_errors(sfn: Any) -> None:
     missing = "arn:aws:states:us-east-1:123456789012:stateMachine:does-not-exist"
     with pytest.raises(ClientError) as exc:
         sfn.describe_state_machine(stateMachineArn=missing)
-    assert error_of(exc) == ("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{missing}'")
+    assert error_of(exc) == (
+        "StateMachineDoesNotExist",
+        f"State Machine Does Not Exist: '{missing}'",
+    )
     with pytest.raises(ClientError) as exc:
         sfn.describe_state_machine(stateMachineArn="not-an-arn")
     assert error_of(exc) == ("InvalidArn", "Invalid Arn: 'Invalid ARN prefix: not-an-arn'")
     activity = "arn:aws:states:us-east-1:123456789012:activity:a"
     with pytest.raises(ClientError) as exc:
         sfn.describe_state_machine(stateMachineArn=activity)
-    assert error_of(exc) == ("InvalidArn", "Invalid Arn: 'Resource type not valid in this context: activity'")
+    assert error_of(exc) == (
+        "InvalidArn",
+        "Invalid Arn: 'Resource type not valid in this context: activity'",
+    )
 
 
 def test_update_keeps_running_executions_on_their_revision(sfn: Any, make_machine: Any) -> None:
@@ -131,7 +141,10 @@ def test_update_keeps_running_executions_on_their_revision(sfn: Any, make_machin
     assert json.loads(old["definition"]) == waiting
     second = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     assert wait_status(sfn, second)["output"] == '"v2"'
-    assert json.loads(sfn.describe_state_machine_for_execution(executionArn=second)["definition"]) == newer
+    assert (
+        json.loads(sfn.describe_state_machine_for_execution(executionArn=second)["definition"])
+        == newer
+    )
     assert wait_status(sfn, first)["output"] == "{}"
 
 
@@ -151,7 +164,9 @@ def test_update_needs_something_to_change(sfn: Any, make_machine: Any) -> None:
 def test_update_rejects_an_invalid_definition(sfn: Any, make_machine: Any) -> None:
     arn = make_machine(PASS_MACHINE)
     with pytest.raises(ClientError) as exc:
-        sfn.update_state_machine(stateMachineArn=arn, definition='{"StartAt": "Nowhere", "States": {}}')
+        sfn.update_state_machine(
+            stateMachineArn=arn, definition='{"StartAt": "Nowhere", "States": {}}'
+        )
     assert error_of(exc)[0] == "InvalidDefinition"
     assert json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"]) == PASS_MACHINE
 
@@ -160,7 +175,9 @@ def test_delete(sfn: Any, make_machine: Any) -> None:
     arn = make_machine(PASS_MACHINE)
     done = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     wait_status(sfn, done)
-    assert sfn.delete_state_machine(stateMachineArn=arn)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert (
+        sfn.delete_state_machine(stateMachineArn=arn)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    )
     with pytest.raises(ClientError) as exc:
         sfn.describe_state_machine(stateMachineArn=arn)
     assert error_of(exc)[0] == "StateMachineDoesNotExist"
@@ -172,7 +189,9 @@ def test_delete(sfn: Any, make_machine: Any) -> None:
 
 
 def test_delete_stops_running_executions(sfn: Any, make_machine: Any) -> None:
-    arn = make_machine({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}})
+    arn = make_machine(
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}
+    )
     running = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     sfn.delete_state_machine(stateMachineArn=arn)
     assert sfn.describe_execution(executionArn=running)["status"] == "ABORTED"

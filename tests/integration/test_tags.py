@@ -22,7 +22,9 @@ def test_tags_on_a_state_machine(sfn: Any, unique: Callable[[str], str]) -> None
         tags=[{"key": "team", "value": "a"}],
     )["stateMachineArn"]  # fmt: skip
     assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "team", "value": "a"}]
-    sfn.tag_resource(resourceArn=arn, tags=[{"key": "team", "value": "b"}, {"key": "env", "value": ""}])
+    sfn.tag_resource(
+        resourceArn=arn, tags=[{"key": "team", "value": "b"}, {"key": "env", "value": ""}]
+    )
     assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [
         {"key": "env", "value": ""},
         {"key": "team", "value": "b"},
@@ -32,7 +34,9 @@ def test_tags_on_a_state_machine(sfn: Any, unique: Callable[[str], str]) -> None
 
 
 def test_tags_on_an_activity(sfn: Any, unique: Callable[[str], str]) -> None:
-    arn = sfn.create_activity(name=unique("tagged"), tags=[{"key": "k", "value": "v"}])["activityArn"]
+    arn = sfn.create_activity(name=unique("tagged"), tags=[{"key": "k", "value": "v"}])[
+        "activityArn"
+    ]
     assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "k", "value": "v"}]
     sfn.untag_resource(resourceArn=arn, tagKeys=["k"])
     assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == []
@@ -49,7 +53,9 @@ def test_tag_limits(sfn: Any, unique: Callable[[str], str]) -> None:
     assert exc.value.response.get("resourceName", arn) == arn
     assert len(sfn.list_tags_for_resource(resourceArn=arn)["tags"]) == 50
     with pytest.raises(ClientError) as exc:
-        sfn.create_activity(name=unique("many"), tags=[{"key": f"k{i}", "value": "v"} for i in range(51)])
+        sfn.create_activity(
+            name=unique("many"), tags=[{"key": f"k{i}", "value": "v"} for i in range(51)]
+        )
     assert error_of(exc)[0] == "TooManyTags"
     with pytest.raises(ClientError) as exc:
         sfn.tag_resource(resourceArn=arn, tags=[{"key": "k" * 129, "value": "v"}])

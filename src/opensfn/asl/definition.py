@@ -81,6 +81,9 @@ class State:
     # Choice
     choices: tuple[choice_mod.ChoiceRule, ...] = ()
     default: str | None = None
+    conditions: tuple[Any, ...] = ()  # JSONata: per rule, a compiled Condition
+    rule_assign: tuple[Any, ...] = ()  # JSONata: per rule, its Assign template or None
+    rule_output: tuple[Any, ...] = ()  # JSONata: per rule, its Output template or None
     # Wait
     seconds: Any = None
     timestamp: Any = None
@@ -196,8 +199,8 @@ def _template(value: Any, pointer: str, field_name: str, lang: str) -> Any:
 
 
 def _jsonata_or_value(value: Any, pointer: str, field_name: str, lang: str) -> Any:
-    """A field that is a literal, or in JSONata mode may be a ``{% %}`` expression."""
-    if lang == JSONATA and jsonata.is_template(value):
+    """A literal field; in JSONata mode always a compiled template (constant or not)."""
+    if lang == JSONATA:
         return jsonata.compile_template(value, pointer, field_name)
     return value
 
@@ -319,6 +322,18 @@ def _load_choice(
         rules.append(choice_mod.compile_choice_rule(rule, f"{p}/Choices/{i}"))
     kw["choices"] = tuple(rules)
     kw["default"] = raw.get("Default")
+    if lang == JSONATA:
+        conds, assigns, outputs = [], [], []
+        for i, rule in enumerate(raw.get("Choices") or []):
+            rp = f"{p}/Choices/{i}"
+            conds.append(jsonata.compile_template(rule.get("Condition"), rp + "/Condition", "Condition"))
+            assigns.append(
+                jsonata.compile_template(rule["Assign"], rp + "/Assign", "Assign") if "Assign" in rule else None
+            )
+            outputs.append(
+                jsonata.compile_template(rule["Output"], rp + "/Output", "Output") if "Output" in rule else None
+            )
+        kw["conditions"], kw["rule_assign"], kw["rule_output"] = tuple(conds), tuple(assigns), tuple(outputs)
 
 
 def _load_wait(
@@ -367,8 +382,8 @@ def _load_map(
         cfg = proc.get("ProcessorConfig") or {}
         kw["processor_mode"] = cfg.get("Mode", "INLINE")
     kw["items_path"] = _path(raw, "ItemsPath")
-    if "Items" in raw:
-        kw["items"] = _jsonata_or_value(raw["Items"], p + "/Items", "Items", lang)
+    if "Items" in raw and lang == JSONATA:
+        kw["items"] = jsonata.compile_template(raw["Items"], p + "/Items", "Items")
     selector = raw.get("ItemSelector", raw.get("Parameters") if lang == JSONPATH else None)
     if selector is not None:
         kw["item_selector"] = _template(selector, p + "/ItemSelector", "ItemSelector", lang)

@@ -75,7 +75,7 @@ def abort_children(run: Run, frame: Frame, path: list[str]) -> None:
 
 
 def _begin_parallel(run: Run, frame: Frame, state: State) -> None:
-    eff = data.effective_input(run, frame, state, frame["in"])
+    eff = data.state_input(run, frame, state)
     started = run.emit(frame, "ParallelStateStarted")
     extra = {"text": frame["text"]} if eff is frame["in"] and "text" in frame else {}
     frame["children"] = {
@@ -119,7 +119,7 @@ def _finish(
     run: Run, frame: Frame, path: list[str], state: State, results: list[Any], raw: str | None = None
 ) -> None:
     try:
-        out, assigned = data.result_output(run, frame, state, frame["in"], results)
+        out, assigned = data.finish(run, frame, state, results)
     except WorkflowError as exc:
         from opensfn.engine.flow import with_prefix
 
@@ -134,15 +134,34 @@ def _finish(
 def _int_setting(
     run: Run, frame: Frame, state: State, eff: Any, value: Any, path: jsonpath.JsonPath | None, name: str
 ) -> int:
+    if data.is_jsonata(state) and value is not None:
+        value = data.evaluate(run, frame, value, data.binding(run, frame, state))
     if path is None:
         return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
     found = payload.apply_input_path(path, eff, run.context(frame, state), run.variables(frame))
-    if isinstance(found, bool) or not isinstance(found, int):
+    number = _as_number(found, int)
+    if number is None:
         raise WorkflowError(
             "States.Runtime",
             f'The {name}Path field refers to value "{_plain(found)}" which is not a valid integer: {path.text}',
         )
-    return found
+    return int(number)
+
+
+def _as_number(value: Any, kind: type[int] | type[float]) -> int | float | None:
+    """A number, or a string holding one (AWS parses numeric strings in ``*Path`` fields)."""
+    if isinstance(value, bool):
+        return None
+    if kind is int and isinstance(value, int):
+        return value
+    if kind is float and isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return kind(value.strip())
+        except ValueError:
+            return None
+    return None
 
 
 def _plain(value: Any) -> str:
@@ -162,25 +181,53 @@ def _tolerance(run: Run, frame: Frame, state: State, eff: Any) -> tuple[int | No
     p = state.tolerated_failure_percentage_path
     if p is not None:
         found = payload.apply_input_path(p, eff, run.context(frame, state), run.variables(frame))
-        if isinstance(found, bool) or not isinstance(found, int | float):
+        number = _as_number(found, float)
+        if number is None:
             raise WorkflowError(
                 "States.Runtime",
                 f'The ToleratedFailurePercentagePath field refers to value "{_plain(found)}" '
                 f"which is not a valid float: {p.text}",
             )
-        pct = float(found)
-    elif isinstance(state.tolerated_failure_percentage, int | float):
-        pct = float(state.tolerated_failure_percentage)
+        pct = float(number)
+    elif state.tolerated_failure_percentage is not None:
+        value = state.tolerated_failure_percentage
+        if data.is_jsonata(state):
+            value = data.evaluate(run, frame, value, data.binding(run, frame, state))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            pct = float(value)
     if pct is not None and not 0 <= pct <= 100:
         raise WorkflowError("States.Runtime", "ToleratedFailurePercentage must be between 0 and 100.")
     return count, pct
 
 
+def _jsonata_items(run: Run, frame: Frame, state: State) -> Any:
+    from opensfn.asl import jsonata
+
+    if state.items is None:
+        items = frame["in"]
+        if not isinstance(items, list):
+            raise WorkflowError(
+                "States.QueryEvaluationError", f"Map state input must be an array but was: {dumps(items)}"
+            )
+        return items
+    items = data.evaluate(run, frame, state.items, data.binding(run, frame, state))
+    expr = state.items.root.expression
+    if not isinstance(items, list) and expr is not None:
+        jsonata.check_type(expr, items, "array", "Items")
+    return items
+
+
 def _begin_map(run: Run, frame: Frame, state: State) -> None:
-    eff = data.input_path(run, frame, state, frame["in"])
-    items = eff
-    if state.items_path is not None:
-        items = payload.apply_input_path(state.items_path, eff, run.context(frame, state), run.variables(frame))
+    if data.is_jsonata(state):
+        eff = frame["in"]
+        items = _jsonata_items(run, frame, state)
+    else:
+        eff = data.input_path(run, frame, state, frame["in"])
+        items = eff
+        if state.items_path is not None:
+            items = payload.apply_input_path(
+                state.items_path, eff, run.context(frame, state), run.variables(frame)
+            )
     if not isinstance(items, list):
         raise WorkflowError(
             "States.Runtime",
@@ -221,6 +268,8 @@ def _item_input(run: Run, frame: Frame, state: State, eff: Any, index: int, item
     if state.item_selector is None:
         return item
     extra = {"Map": {"Item": {"Index": index, "Value": item}}}
+    if data.is_jsonata(state):
+        return data.evaluate(run, frame, state.item_selector, data.binding(run, frame, state, extra))
     return state.item_selector.evaluate(
         eff, run.context(frame, state, extra), run.variables(frame), run.ctx
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from opensfn.asl import jsonpath, payload
-from opensfn.asl.definition import State
+from opensfn.asl.definition import JSONATA, State
 from opensfn.engine.run import Frame, Run
 
 
@@ -70,3 +70,78 @@ def assign(
         return None
     out = tmpl.evaluate(value, run.context(frame, state), run.variables(frame), run.ctx)
     return out if isinstance(out, dict) and out else None
+
+
+# ---------------------------------------------------------------------- JSONata mode
+#
+# A JSONata state sees ``$states`` = {input, context[, result][, errorOutput]} and the
+# variables; ``Arguments`` replaces InputPath/Parameters, ``Output`` replaces
+# ResultSelector/ResultPath/OutputPath (default: the result, else the input), and
+# ``Assign`` is evaluated with the same binding and the variables as they were.
+
+NO_RESULT: Any = object()
+
+
+def is_jsonata(state: State) -> bool:
+    """Whether ``state`` evaluates JSONata (its own or the machine's QueryLanguage)."""
+    return state.query_language == JSONATA
+
+
+def binding(
+    run: Run, frame: Frame, state: State, extra: dict[str, Any] | None = None, **more: Any
+) -> dict[str, Any]:
+    """The ``$states`` binding for ``state``."""
+    out = {"input": frame["in"], "context": run.context(frame, state, extra)}
+    out.update(more)
+    return out
+
+
+def evaluate(run: Run, frame: Frame, template: Any, b: dict[str, Any]) -> Any:
+    """A compiled JSONata template's value (None when the field is absent)."""
+    if template is None:
+        return None
+    return template.evaluate(b, run.variables(frame), run.ctx)
+
+
+def state_input(
+    run: Run, frame: Frame, state: State, extra: dict[str, Any] | None = None
+) -> Any:
+    """What a Task or Parallel works on: JSONPath InputPath+Parameters, JSONata Arguments."""
+    if is_jsonata(state):
+        if state.arguments is None:
+            return frame["in"]
+        return evaluate(run, frame, state.arguments, binding(run, frame, state, extra))
+    return effective_input(run, frame, state, frame["in"], extra)
+
+
+def finish(
+    run: Run,
+    frame: Frame,
+    state: State,
+    result: Any = NO_RESULT,
+    eff: Any = NO_RESULT,
+    *,
+    output_t: Any = None,
+    assign_t: Any = None,
+) -> tuple[Any, dict[str, Any] | None]:
+    """A state's output and assigned variables, in either query language.
+
+    ``result`` is the state's result (Task, Parallel, Map, Pass); ``eff`` the effective
+    input of states without one (Choice, Wait, Succeed). ``output_t``/``assign_t``
+    override the state's own templates (a JSONata Choice rule's).
+    """
+    if is_jsonata(state):
+        has_result = result is not NO_RESULT
+        b = binding(run, frame, state, result=result) if has_result else binding(run, frame, state)
+        variables = run.variables(frame)
+        at = assign_t if assign_t is not None else state.assign
+        assigned = at.evaluate(b, variables, run.ctx) if at is not None else None
+        ot = output_t if output_t is not None else state.output
+        if ot is not None:
+            out = ot.evaluate(b, variables, run.ctx)
+        else:
+            out = result if has_result else frame["in"]
+        return out, (assigned if isinstance(assigned, dict) and assigned else None)
+    if result is not NO_RESULT:
+        return result_output(run, frame, state, frame["in"], result)
+    return output_path(run, frame, state, eff), assign(run, frame, state, eff)

@@ -142,8 +142,13 @@ def fail_state(
 
         result = error_output(error, cause)
         try:
-            assigned = data.assign(run, frame, state, result, catcher.assign) if catcher.assign else None
-            out = payload.apply_result_path(catcher.result_path, frame["in"], result)
+            if data.is_jsonata(state):
+                b = data.binding(run, frame, state, errorOutput=result)
+                assigned = data.evaluate(run, frame, catcher.assign, b) or None
+                out = data.evaluate(run, frame, catcher.output, b) if catcher.output else result
+            else:
+                assigned = data.assign(run, frame, state, result, catcher.assign) if catcher.assign else None
+                out = payload.apply_result_path(catcher.result_path, frame["in"], result)
         except WorkflowError as exc:
             frame.update(phase="failed", err=exc.error, cause=with_prefix(frame, state, exc))
             return

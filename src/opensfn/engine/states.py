@@ -35,21 +35,28 @@ def execute(run: Run, frame: Frame, path: list[str]) -> None:
 
 
 def _pass(run: Run, frame: Frame, path: list[str], state: State) -> None:
-    eff = data.effective_input(run, frame, state, frame["in"])
-    result = state.result if state.has_result else eff
-    out, assigned = data.result_output(run, frame, state, frame["in"], result)
+    if data.is_jsonata(state):
+        out, assigned = data.finish(run, frame, state)
+    else:
+        eff = data.effective_input(run, frame, state, frame["in"])
+        result = state.result if state.has_result else eff
+        out, assigned = data.result_output(run, frame, state, frame["in"], result)
     goto_exit(run, frame, state, out, assigned=assigned)
 
 
 def _succeed(run: Run, frame: Frame, path: list[str], state: State) -> None:
-    eff = data.input_path(run, frame, state, frame["in"])
-    out = data.output_path(run, frame, state, eff)
-    goto_exit(run, frame, state, out, terminal=True, assigned=data.assign(run, frame, state, eff))
+    eff = frame["in"] if data.is_jsonata(state) else data.input_path(run, frame, state, frame["in"])
+    out, assigned = data.finish(run, frame, state, eff=eff)
+    goto_exit(run, frame, state, out, terminal=True, assigned=assigned)
 
 
 def _fail(run: Run, frame: Frame, path: list[str], state: State) -> None:
     error, cause = state.error, state.cause
-    if state.error_path is not None or state.cause_path is not None:
+    if data.is_jsonata(state):
+        b = data.binding(run, frame, state)
+        error = data.evaluate(run, frame, state.error, b)
+        cause = data.evaluate(run, frame, state.cause, b)
+    elif state.error_path is not None or state.cause_path is not None:
         ctx = run.context(frame, state)
         variables = run.variables(frame)
         if state.error_path is not None:
@@ -63,7 +70,38 @@ def _fail(run: Run, frame: Frame, path: list[str], state: State) -> None:
     frame.update(phase="failed", err=error, cause=cause)
 
 
+def _choice_jsonata(run: Run, frame: Frame, state: State) -> None:
+    from opensfn.asl import jsonata
+
+    b = data.binding(run, frame, state)
+    for i, cond in enumerate(state.conditions):
+        value = data.evaluate(run, frame, cond, b)
+        if not isinstance(value, bool):
+            expr = cond.root.expression
+            if expr is None:
+                raise WorkflowError("States.QueryEvaluationError", "The Condition field must be a boolean.")
+            jsonata.check_type(expr, value, "boolean", "Condition")
+        if value:
+            frame["next_override"] = state.choices[i].next
+            out, assigned = data.finish(
+                run, frame, state, eff=frame["in"],
+                output_t=state.rule_output[i], assign_t=state.rule_assign[i],
+            )
+            if state.rule_output[i] is None:
+                out = frame["in"]
+            goto_exit(run, frame, state, out, assigned=assigned)
+            return
+    if state.default is None:
+        raise WorkflowError("States.NoChoiceMatched", "No Matches!", state_prefix=False)
+    frame["next_override"] = state.default
+    out, assigned = data.finish(run, frame, state, eff=frame["in"])
+    goto_exit(run, frame, state, out, assigned=assigned)
+
+
 def _choice(run: Run, frame: Frame, path: list[str], state: State) -> None:
+    if data.is_jsonata(state):
+        _choice_jsonata(run, frame, state)
+        return
     eff = data.input_path(run, frame, state, frame["in"])
     ctx = run.context(frame, state)
     variables = run.variables(frame)
@@ -82,9 +120,12 @@ def _choice(run: Run, frame: Frame, path: list[str], state: State) -> None:
 
 
 def _wait(run: Run, frame: Frame, path: list[str], state: State) -> None:
-    eff = data.input_path(run, frame, state, frame["in"])
+    jsonata_mode = data.is_jsonata(state)
+    eff = frame["in"] if jsonata_mode else data.input_path(run, frame, state, frame["in"])
     due = run.now
-    if state.seconds is not None:
+    if jsonata_mode:
+        due = _jsonata_due(run, frame, state)
+    elif state.seconds is not None:
         due += float(state.seconds)
     elif state.timestamp is not None:
         due = _timestamp(state.timestamp)
@@ -103,8 +144,30 @@ def _wait(run: Run, frame: Frame, path: list[str], state: State) -> None:
 
 
 def _wait_done(run: Run, frame: Frame, state: State, eff: Any) -> None:
-    assigned = data.assign(run, frame, state, eff)
-    goto_exit(run, frame, state, data.output_path(run, frame, state, eff), assigned=assigned)
+    out, assigned = data.finish(run, frame, state, eff=eff)
+    goto_exit(run, frame, state, out, assigned=assigned)
+
+
+def _jsonata_due(run: Run, frame: Frame, state: State) -> float:
+    b = data.binding(run, frame, state)
+    if state.seconds is not None:
+        seconds = data.evaluate(run, frame, state.seconds, b)
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            raise WorkflowError(
+                "States.QueryEvaluationError",
+                f"The Seconds field must be a non-negative integer: {dumps(seconds)}",
+            )
+        return run.now + seconds
+    value = data.evaluate(run, frame, state.timestamp, b)
+    dt = timestamps.parse_timestamp(value) if isinstance(value, str) else None
+    if dt is None:
+        shown = value if isinstance(value, str) else dumps(value)
+        raise WorkflowError(
+            "States.QueryEvaluationError",
+            "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time "
+            f"format string: {shown}",
+        )
+    return dt.timestamp()
 
 
 def _timestamp(value: str) -> float:

@@ -72,6 +72,8 @@ def _emit(run: Run, frame: Frame, task: dict[str, Any], what: str, details: dict
 
 
 def _seconds(run: Run, frame: Frame, state: State, value: Any, path: jsonpath.JsonPath | None) -> int | None:
+    if data.is_jsonata(state) and value is not None:
+        value = data.evaluate(run, frame, value, data.binding(run, frame, state))
     if path is not None:
         found = payload.apply_input_path(path, frame["in"], run.context(frame, state), {})
         if isinstance(found, bool) or not isinstance(found, int | float) or found <= 0:
@@ -90,7 +92,7 @@ def schedule(run: Run, frame: Frame, path: list[str], state: State) -> None:
     if res.wait_for_token:
         token = run.ctx.task_token(task_id) if run.ctx.task_token else task_id
         extra = {"Task": {"Token": token}}
-    params = data.effective_input(run, frame, state, frame["in"], extra)
+    params = data.state_input(run, frame, state, extra)
     timeout = _seconds(run, frame, state, state.timeout_seconds, state.timeout_seconds_path)
     heartbeat = _seconds(run, frame, state, state.heartbeat_seconds, state.heartbeat_seconds_path)
     task = {
@@ -162,7 +164,7 @@ def on_succeeded(run: Run, frame: Frame, path: list[str], task_id: str, output: 
     state = state_of(run, frame)
     try:
         result = orjson.loads(output)
-        out, assigned = data.result_output(run, frame, state, frame["in"], result)
+        out, assigned = data.finish(run, frame, state, result)
     except WorkflowError as exc:
         from opensfn.engine.flow import with_prefix
 

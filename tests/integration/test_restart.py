@@ -1,0 +1,100 @@
+"""Durability: kill -9 mid-execution, restart on the same database, carry on."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROLE, wait_status
+from live_server import Server
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Any:
+    servers: list[Server] = []
+
+    def start(db: Path = tmp_path / "restart.db") -> Server:
+        srv = Server(db, args=("--activity-poll-seconds", "1")).start()
+        servers.append(srv)
+        return srv
+
+    yield start
+    for srv in servers:
+        if srv.proc is not None and srv.proc.poll() is None:
+            srv.stop()
+
+
+def machine(sfn: Any, name: str, definition: dict[str, Any]) -> str:
+    return str(
+        sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+    )
+
+
+def test_wait_fires_at_its_time_after_kill(fresh: Any) -> None:
+    srv = fresh()
+    sfn = srv.client()
+    arn = machine(
+        sfn,
+        "waiter",
+        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3, "End": True}}},
+    )
+    ex = sfn.start_execution(stateMachineArn=arn, input='{"k": 1}')["executionArn"]
+    srv.kill()
+    restarted = fresh(srv.db)
+    sfn = restarted.client()
+    assert sfn.describe_execution(executionArn=ex)["status"] == "RUNNING"
+    d = wait_status(sfn, ex, timeout=10)
+    assert (d["stopDate"] - d["startDate"]).total_seconds() >= 3.0  # never early
+    types = [e["type"] for e in sfn.get_execution_history(executionArn=ex)["events"]]
+    assert types.count("WaitStateExited") == 1  # and once
+    assert json.loads(d["output"]) == {"k": 1}
+
+
+def test_handed_out_token_survives_kill(fresh: Any) -> None:
+    srv = fresh()
+    sfn = srv.client()
+    act = sfn.create_activity(name="durable")["activityArn"]
+    task_def = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": act, "End": True}}}
+    arn = machine(sfn, "worker", task_def)
+    handed = sfn.start_execution(stateMachineArn=arn, name="handed")["executionArn"]
+    queued = sfn.start_execution(stateMachineArn=arn, name="queued", input='{"q": 1}')[
+        "executionArn"
+    ]
+    task = sfn.get_activity_task(activityArn=act, workerName="w1")
+    srv.kill()
+    restarted = fresh(srv.db)
+    sfn = restarted.client()
+    # the task handed out before the crash is not handed out again; the queued one is
+    again = sfn.get_activity_task(activityArn=act)
+    assert json.loads(again["input"]) == {"q": 1}
+    sfn.send_task_success(taskToken=task["taskToken"], output='{"first": true}')
+    sfn.send_task_success(taskToken=again["taskToken"], output='{"second": true}')
+    assert json.loads(wait_status(sfn, handed)["output"]) == {"first": True}
+    assert json.loads(wait_status(sfn, queued)["output"]) == {"second": True}
+    assert "taskToken" not in sfn.get_activity_task(activityArn=act)
+
+
+def test_everything_acknowledged_survives(fresh: Any) -> None:
+    srv = fresh()
+    sfn = srv.client()
+    arn = machine(
+        sfn, "many", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    )
+    arns = [sfn.start_execution(stateMachineArn=arn)["executionArn"] for _ in range(20)]
+    sfn.stop_execution(executionArn=arns[0], error="E", cause="C")
+    srv.kill()
+    restarted = fresh(srv.db)
+    sfn = restarted.client()
+    assert sfn.describe_execution(executionArn=arns[0])["status"] == "ABORTED"
+    running = sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]
+    assert sorted(e["executionArn"] for e in running) == sorted(arns[1:])
+    started = time.monotonic()
+    assert restarted.stop() in (0, -15)  # a clean shutdown with open executions is quick
+    assert time.monotonic() - started < 10
