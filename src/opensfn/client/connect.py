@@ -10,9 +10,11 @@ no region or no credentials are configured, ``us-east-1`` and dummy credentials 
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
-from typing import Any, TypeVar
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -91,3 +93,38 @@ def client_from(options: dict[str, Any], **config: Any) -> Any:
         options.pop("profile", None),
         **config,
     )
+
+
+# Exit statuses of a failed AWS call, as the AWS CLI v2 uses them: 252 the request could
+# not be built (bad JSON, parameter validation), 254 the service answered an error,
+# 255 anything else (no connection, no region, no credentials).
+EXIT_BAD_REQUEST = 252
+EXIT_SERVICE_ERROR = 254
+EXIT_OTHER = 255
+
+
+def fail(message: str, status: int) -> NoReturn:
+    """Print ``message`` on stderr and exit with ``status``."""
+    click.echo(message, err=True)
+    sys.exit(status)
+
+
+@contextlib.contextmanager
+def aws_errors(operation: str | None = None) -> Iterator[None]:
+    """Turn botocore exceptions into the AWS CLI's message and exit status."""
+    from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+    try:
+        yield
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        code = err.get("Code", "Unknown")
+        op = exc.operation_name if operation is None else operation
+        fail(
+            f"An error occurred ({code}) when calling the {op} operation: {err.get('Message', '')}",
+            EXIT_SERVICE_ERROR,
+        )
+    except ParamValidationError as exc:
+        fail(str(exc), EXIT_BAD_REQUEST)
+    except BotoCoreError as exc:
+        fail(str(exc), EXIT_OTHER)

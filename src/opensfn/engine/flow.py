@@ -35,6 +35,7 @@ def enter(run: Run, frame: Frame) -> None:
     text = frame.get("text")
     if text is None:
         text = dumps(frame["in"])
+    frame["eprev"] = frame["last"]
     frame["entered"] = run.emit(
         frame,
         state.type + "StateEntered",

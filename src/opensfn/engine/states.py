@@ -6,6 +6,7 @@ into failure values handled by Retry/Catch (:func:`fail_state`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,27 @@ def execute(run: Run, frame: Frame, path: list[str]) -> None:
     try:
         HANDLERS[state.type](run, frame, path, state)
     except WorkflowError as exc:
-        fail_state(run, frame, path, state, exc.error, with_prefix(frame, state, exc))
+        cause = with_prefix(frame, state, exc)
+        failed_event = None
+        if exc.error == "States.QueryEvaluationError":
+            _evaluation_failed(run, frame, state, exc.error, cause)
+            failed_event = _STATE_FAILED.get(state.type)
+        fail_state(run, frame, path, state, exc.error, cause, failed_event)
+
+
+# The state-level failure event AWS records after an evaluation error, by state type.
+_STATE_FAILED = {"Map": "MapStateFailed", "Parallel": "ParallelStateFailed"}
+_FIELD_RX = re.compile(r"specified for the field '([^']*)'")
+
+
+def _evaluation_failed(run: Run, frame: Frame, state: State, error: str, cause: str | None) -> None:
+    """AWS records a failed JSONata evaluation as ``EvaluationFailed``, chained to the
+    event before the state was entered."""
+    details: dict[str, Any] = {"error": error, "cause": cause, "state": state.name}
+    m = _FIELD_RX.search(cause or "")
+    if m:
+        details["location"] = m.group(1)
+    run.emit(frame, "EvaluationFailed", "evaluationFailedEventDetails", details, prev=frame.get("eprev", 0))
 
 
 # ---------------------------------------------------------------------- state types
