@@ -96,11 +96,19 @@ class WorkflowError(OpensfnError):
     in front of ``cause``, as AWS does for runtime errors.
     """
 
-    def __init__(self, error: str, cause: str | None = None, *, state_prefix: bool = True) -> None:
+    def __init__(
+        self,
+        error: str,
+        cause: str | None = None,
+        *,
+        state_prefix: bool = True,
+        location: str | None = None,
+    ) -> None:
         super().__init__(f"{error}: {cause}")
         self.error = error
         self.cause = cause
         self.state_prefix = state_prefix
+        self.location = location  # the field at fault, for ``EvaluationFailed`` events
 
 
 class DefinitionError(OpensfnError):

@@ -32,7 +32,7 @@ def execute(run: Run, frame: Frame, path: list[str]) -> None:
         cause = with_prefix(frame, state, exc)
         failed_event = None
         if exc.error == "States.QueryEvaluationError":
-            _evaluation_failed(run, frame, state, exc.error, cause)
+            _evaluation_failed(run, frame, state, exc.error, cause, exc.location)
             failed_event = _STATE_FAILED.get(state.type)
         fail_state(run, frame, path, state, exc.error, cause, failed_event)
 
@@ -42,13 +42,15 @@ _STATE_FAILED = {"Map": "MapStateFailed", "Parallel": "ParallelStateFailed"}
 _FIELD_RX = re.compile(r"specified for the field '([^']*)'")
 
 
-def _evaluation_failed(run: Run, frame: Frame, state: State, error: str, cause: str | None) -> None:
+def _evaluation_failed(
+    run: Run, frame: Frame, state: State, error: str, cause: str | None, location: str | None
+) -> None:
     """AWS records a failed JSONata evaluation as ``EvaluationFailed``, chained to the
     event before the state was entered."""
     details: dict[str, Any] = {"error": error, "cause": cause, "state": state.name}
     m = _FIELD_RX.search(cause or "")
-    if m:
-        details["location"] = m.group(1)
+    if location or m:
+        details["location"] = location or (m.group(1) if m else None)
     run.emit(frame, "EvaluationFailed", "evaluationFailedEventDetails", details, prev=frame.get("eprev", 0))
 
 
@@ -177,6 +179,7 @@ def _jsonata_due(run: Run, frame: Frame, state: State) -> float:
             raise WorkflowError(
                 "States.QueryEvaluationError",
                 f"The Seconds field must be a non-negative integer: {dumps(seconds)}",
+                location="Seconds",
             )
         return run.now + seconds
     value = data.evaluate(run, frame, state.timestamp, b)
@@ -187,6 +190,7 @@ def _jsonata_due(run: Run, frame: Frame, state: State) -> float:
             "States.QueryEvaluationError",
             "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time "
             f"format string: {shown}",
+            location="Timestamp",
         )
     return dt.timestamp()
 
