@@ -234,3 +234,12 @@ def test_describe_state_machine_for_execution_errors(sfn: Any) -> None:
     with pytest.raises(ClientError) as exc:
         sfn.describe_state_machine_for_execution(executionArn=missing)
     assert error_of(exc) == ("ExecutionDoesNotExist", f"Execution Does Not Exist: '{missing}'")
+
+
+def test_validate_state_machine_definition(sfn: Any) -> None:
+    ok = sfn.validate_state_machine_definition(definition=json.dumps(PASS_MACHINE))
+    assert ok["result"] == "OK"
+    assert ok["diagnostics"] == []
+    bad = sfn.validate_state_machine_definition(definition='{"StartAt": "A"}')
+    assert bad["result"] == "FAIL"
+    assert bad["diagnostics"][0]["severity"] == "ERROR"

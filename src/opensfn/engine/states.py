@@ -51,7 +51,10 @@ def _evaluation_failed(
     m = _FIELD_RX.search(cause or "")
     if location or m:
         details["location"] = location or (m.group(1) if m else None)
-    run.emit(frame, "EvaluationFailed", "evaluationFailedEventDetails", details, prev=frame.get("eprev", 0))
+    # Recorded: chained to the event before the state's entry, except a Wait's value
+    # check, which follows the Wait's own entry.
+    prev = frame.get("entered", 0) if state.type == "Wait" else frame.get("eprev", 0)
+    run.emit(frame, "EvaluationFailed", "evaluationFailedEventDetails", details, prev=prev)
 
 
 # ---------------------------------------------------------------------- state types

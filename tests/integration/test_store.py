@@ -1,0 +1,72 @@
+"""The SQLite store on its own (real files, no server): migrations, group commit, order."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from opensfn.config import ConfigError, load_settings
+from opensfn.store import writes
+from opensfn.store.records import Closing, ExecutionRecord
+from opensfn.store.sqlite import open_store
+
+
+def test_migrations_apply_once(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    open_store(db).close_sync()
+    store = open_store(db)  # reopening applies nothing twice
+    assert store.get_meta("anything") is None
+    store.close_sync()
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_group_commit_keeps_order_and_isolates_failures(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = open_store(tmp_path / "g.db")
+        record = ExecutionRecord(
+            store.new_execution_id(), "arn:e", "arn:m", "r1", "e", "role", "RUNNING", "{}",
+            None, None, None, 1.0, None,
+        )  # fmt: skip
+        first = store.submit(
+            writes.start_execution(record, [{"id": 1, "type": "ExecutionStarted"}], b"{}", None)
+        )
+        dup = store.submit(writes.start_execution(record, [], b"{}", None))  # same id: fails alone
+        steps = [
+            store.submit(writes.advance_execution(record.id, [{"id": i, "type": "X"}], b"{}", None))
+            for i in range(2, 50)
+        ]
+        last = store.submit(
+            writes.advance_execution(
+                record.id, [{"id": 50, "type": "Y"}], b"{}", Closing("SUCCEEDED", 2.0, "1")
+            )
+        )
+        await first
+        with pytest.raises(sqlite3.IntegrityError):
+            await dup
+        await asyncio.gather(*steps, last)
+        assert [i for i, _ in store.get_events(record.id, 0, 100, False)] == list(range(1, 51))
+        assert [i for i, _ in store.get_events(record.id, 51, 3, True)] == [50, 49, 48]
+        rec = store.get_execution("arn:e")
+        assert rec is not None
+        assert (rec.status, rec.output, rec.stop_date) == ("SUCCEEDED", "1", 2.0)
+        assert store.running_executions() == []
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_settings_from_flags_and_environment(tmp_path: Path) -> None:
+    env = {"OPENSFN_PORT": "9000", "WAIT_TIME_SCALE": "0.5", "AWS_ACCOUNT_ID": "111122223333"}
+    s = load_settings({"port": None, "db": f"sqlite:///{tmp_path}/x.db"}, env)
+    assert (s.port, s.wait_scale, s.account_id) == (9000, 0.5, "111122223333")
+    assert s.sqlite_path == tmp_path / "x.db"
+    assert load_settings({"port": 1234}, env).port == 1234  # the flag wins
+    with pytest.raises(ConfigError, match="not yet supported"):
+        load_settings({"db": "postgresql://u:p@host/db"}, {})
+    with pytest.raises(ConfigError):
+        load_settings({}, {"OPENSFN_WAIT_SCALE": "-1"})
