@@ -235,7 +235,7 @@ def _catchers(raw: Any, pointer: str, lang: str) -> tuple[Catcher, ...]:
             Catcher(
                 error_equals=tuple(c.get("ErrorEquals", ())),
                 next=c.get("Next", ""),
-                result_path=c["ResultPath"] if "ResultPath" in c else "$",
+                result_path=c.get("ResultPath", "$"),
                 assign=_template(c.get("Assign"), p + "/Assign", "Assign", lang),
                 output=_template(c.get("Output"), p + "/Output", "Output", lang)
                 if lang == JSONATA and "Output" in c
@@ -305,7 +305,10 @@ def _load_task(
     raw: dict[str, Any], p: str, sid: str, lang: str, scopes: dict[str, Scope], kw: dict[str, Any]
 ) -> None:
     kw["resource"] = raw.get("Resource", "")
-    for key, attr in (("TimeoutSeconds", "timeout_seconds"), ("HeartbeatSeconds", "heartbeat_seconds")):
+    for key, attr in (
+        ("TimeoutSeconds", "timeout_seconds"),
+        ("HeartbeatSeconds", "heartbeat_seconds"),
+    ):
         if key in raw:
             kw[attr] = _jsonata_or_value(raw[key], f"{p}/{key}", key, lang)
     kw["timeout_seconds_path"] = _path(raw, "TimeoutSecondsPath")
@@ -326,14 +329,24 @@ def _load_choice(
         conds, assigns, outputs = [], [], []
         for i, rule in enumerate(raw.get("Choices") or []):
             rp = f"{p}/Choices/{i}"
-            conds.append(jsonata.compile_template(rule.get("Condition"), rp + "/Condition", "Condition"))
+            conds.append(
+                jsonata.compile_template(rule.get("Condition"), rp + "/Condition", "Condition")
+            )
             assigns.append(
-                jsonata.compile_template(rule["Assign"], rp + "/Assign", "Assign") if "Assign" in rule else None
+                jsonata.compile_template(rule["Assign"], rp + "/Assign", "Assign")
+                if "Assign" in rule
+                else None
             )
             outputs.append(
-                jsonata.compile_template(rule["Output"], rp + "/Output", "Output") if "Output" in rule else None
+                jsonata.compile_template(rule["Output"], rp + "/Output", "Output")
+                if "Output" in rule
+                else None
             )
-        kw["conditions"], kw["rule_assign"], kw["rule_output"] = tuple(conds), tuple(assigns), tuple(outputs)
+        kw["conditions"], kw["rule_assign"], kw["rule_output"] = (
+            tuple(conds),
+            tuple(assigns),
+            tuple(outputs),
+        )
 
 
 def _load_wait(

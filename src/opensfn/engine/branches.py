@@ -44,7 +44,13 @@ def progress(run: Run, frame: Frame, path: list[str]) -> bool:
 def _child(scope_id: str, run: Run, value: Any, last: int, parent: Frame, **extra: Any) -> Frame:
     """A new thread; it sees the parent's variables read-only and assigns its own."""
     scope = run.machine.scope(scope_id)
-    child: Frame = {"scope": scope_id, "st": scope.start_at, "in": value, "last": last, "phase": "enter"}
+    child: Frame = {
+        "scope": scope_id,
+        "st": scope.start_at,
+        "in": value,
+        "last": last,
+        "phase": "enter",
+    }
     outer = run.variables(parent)
     if outer:
         child["vars_outer"] = outer
@@ -111,12 +117,23 @@ def _progress_parallel(run: Run, frame: Frame, path: list[str], state: State) ->
     raw = None
     if any(t is not None for t in texts):
         # AWS joins the branches' output texts as they are.
-        raw = "[" + ",".join(t if t is not None else dumps(r) for t, r in zip(texts, results, strict=True)) + "]"
+        raw = (
+            "["
+            + ",".join(
+                t if t is not None else dumps(r) for t, r in zip(texts, results, strict=True)
+            )
+            + "]"
+        )
     _finish(run, frame, path, state, results, raw)
 
 
 def _finish(
-    run: Run, frame: Frame, path: list[str], state: State, results: list[Any], raw: str | None = None
+    run: Run,
+    frame: Frame,
+    path: list[str],
+    state: State,
+    results: list[Any],
+    raw: str | None = None,
 ) -> None:
     try:
         out, assigned = data.finish(run, frame, state, results)
@@ -132,7 +149,13 @@ def _finish(
 
 
 def _int_setting(
-    run: Run, frame: Frame, state: State, eff: Any, value: Any, path: jsonpath.JsonPath | None, name: str
+    run: Run,
+    frame: Frame,
+    state: State,
+    eff: Any,
+    value: Any,
+    path: jsonpath.JsonPath | None,
+    name: str,
 ) -> int:
     if data.is_jsonata(state) and value is not None:
         value = data.evaluate(run, frame, value, data.binding(run, frame, state))
@@ -173,8 +196,13 @@ def _tolerance(run: Run, frame: Frame, state: State, eff: Any) -> tuple[int | No
     pct: float | None = None
     if state.tolerated_failure_count_path is not None or state.tolerated_failure_count is not None:
         count = _int_setting(
-            run, frame, state, eff, state.tolerated_failure_count,
-            state.tolerated_failure_count_path, "ToleratedFailureCount",
+            run,
+            frame,
+            state,
+            eff,
+            state.tolerated_failure_count,
+            state.tolerated_failure_count_path,
+            "ToleratedFailureCount",
         )
         if count < 0:
             raise WorkflowError("States.Runtime", "ToleratedFailureCount cannot be negative.")
@@ -196,7 +224,9 @@ def _tolerance(run: Run, frame: Frame, state: State, eff: Any) -> tuple[int | No
         if isinstance(value, int | float) and not isinstance(value, bool):
             pct = float(value)
     if pct is not None and not 0 <= pct <= 100:
-        raise WorkflowError("States.Runtime", "ToleratedFailurePercentage must be between 0 and 100.")
+        raise WorkflowError(
+            "States.Runtime", "ToleratedFailurePercentage must be between 0 and 100."
+        )
     return count, pct
 
 
@@ -207,7 +237,8 @@ def _jsonata_items(run: Run, frame: Frame, state: State) -> Any:
         items = frame["in"]
         if not isinstance(items, list):
             raise WorkflowError(
-                "States.QueryEvaluationError", f"Map state input must be an array but was: {dumps(items)}"
+                "States.QueryEvaluationError",
+                f"Map state input must be an array but was: {dumps(items)}",
             )
         return items
     items = data.evaluate(run, frame, state.items, data.binding(run, frame, state))
@@ -269,7 +300,9 @@ def _item_input(run: Run, frame: Frame, state: State, eff: Any, index: int, item
         return item
     extra = {"Map": {"Item": {"Index": index, "Value": item}}}
     if data.is_jsonata(state):
-        return data.evaluate(run, frame, state.item_selector, data.binding(run, frame, state, extra))
+        return data.evaluate(
+            run, frame, state.item_selector, data.binding(run, frame, state, extra)
+        )
     return state.item_selector.evaluate(
         eff, run.context(frame, state, extra), run.variables(frame), run.ctx
     )
@@ -291,14 +324,19 @@ def _progress_map(run: Run, frame: Frame, path: list[str], state: State) -> None
             from opensfn.engine.flow import with_prefix
 
             abort_children(run, frame, path)
-            fail_state(run, frame, path, state, exc.error, with_prefix(frame, state, exc), "MapStateFailed")
+            fail_state(
+                run, frame, path, state, exc.error, with_prefix(frame, state, exc), "MapStateFailed"
+            )
             return
         if m["dist"]:
             started = frame["last"]
         else:
             started = run.emit(
-                frame, "MapIterationStarted", "mapIterationStartedEventDetails",
-                {"index": i, "name": state.name}, update=False,
+                frame,
+                "MapIterationStarted",
+                "mapIterationStartedEventDetails",
+                {"index": i, "name": state.name},
+                update=False,
             )
         key = str(i)
         children[key] = _child(
@@ -333,16 +371,24 @@ def _settle(run: Run, frame: Frame, path: list[str], state: State, key: str) -> 
         if m["dist"]:
             return False
         ev = run.emit(
-            frame, "MapIterationSucceeded", "mapIterationSucceededEventDetails",
-            {"index": i, "name": state.name}, prev=child["last"], update=False,
+            frame,
+            "MapIterationSucceeded",
+            "mapIterationSucceededEventDetails",
+            {"index": i, "name": state.name},
+            prev=child["last"],
+            update=False,
         )
         frame["last"] = ev if last_one else child["last"]
         return False
     m["fails"] += 1
     if not m["dist"]:
         run.emit(
-            frame, "MapIterationFailed", "mapIterationFailedEventDetails",
-            {"index": i, "name": state.name}, prev=child["last"], update=False,
+            frame,
+            "MapIterationFailed",
+            "mapIterationFailedEventDetails",
+            {"index": i, "name": state.name},
+            prev=child["last"],
+            update=False,
         )
         frame["last"] = child["last"]
     if _tolerated(m):
@@ -355,7 +401,9 @@ def _settle(run: Run, frame: Frame, path: list[str], state: State, key: str) -> 
         cause = "The specified tolerated failure threshold was exceeded"
     frame.pop("map", None)
     if m["dist"]:
-        run.emit(frame, "MapRunFailed", "mapRunFailedEventDetails", {"error": error, "cause": cause})
+        run.emit(
+            frame, "MapRunFailed", "mapRunFailedEventDetails", {"error": error, "cause": cause}
+        )
     fail_state(run, frame, path, state, error, cause, "MapStateFailed")
     return True
 
@@ -373,7 +421,11 @@ def _abort_iterations(run: Run, frame: Frame, path: list[str], state: State) -> 
     for child in frame["children"].values():
         if not frame["map"]["dist"]:
             run.emit(
-                frame, "MapIterationAborted", "mapIterationAbortedEventDetails",
-                {"index": child["idx"], "name": state.name}, prev=child["last"], update=False,
+                frame,
+                "MapIterationAborted",
+                "mapIterationAbortedEventDetails",
+                {"index": child["idx"], "name": state.name},
+                prev=child["last"],
+                update=False,
             )
     abort_children(run, frame, path)

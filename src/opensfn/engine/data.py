@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opensfn.asl import jsonpath, payload
+from opensfn.asl import payload
 from opensfn.asl.definition import JSONATA, State
 from opensfn.engine.run import Frame, Run
 
@@ -103,9 +103,7 @@ def evaluate(run: Run, frame: Frame, template: Any, b: dict[str, Any]) -> Any:
     return template.evaluate(b, run.variables(frame), run.ctx)
 
 
-def state_input(
-    run: Run, frame: Frame, state: State, extra: dict[str, Any] | None = None
-) -> Any:
+def state_input(run: Run, frame: Frame, state: State, extra: dict[str, Any] | None = None) -> Any:
     """What a Task or Parallel works on: JSONPath InputPath+Parameters, JSONata Arguments."""
     if is_jsonata(state):
         if state.arguments is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opensfn.asl import jsonpath, payload
+from opensfn.asl import payload
 from opensfn.asl.definition import State
 from opensfn.engine.run import (
     MAX_PAYLOAD,
@@ -87,7 +87,11 @@ def goto_exit(
             "the maximum number of bytes service limit.",
         )
         return
-    details: dict[str, Any] = {"name": state.name, "output": text, "outputDetails": {"truncated": False}}
+    details: dict[str, Any] = {
+        "name": state.name,
+        "output": text,
+        "outputDetails": {"truncated": False},
+    }
     if assigned:
         details["assignedVariables"] = {k: dumps(v) for k, v in assigned.items()}
         details["assignedVariablesDetails"] = {"truncated": False}
@@ -148,7 +152,11 @@ def fail_state(
                 assigned = data.evaluate(run, frame, catcher.assign, b) or None
                 out = data.evaluate(run, frame, catcher.output, b) if catcher.output else result
             else:
-                assigned = data.assign(run, frame, state, result, catcher.assign) if catcher.assign else None
+                assigned = (
+                    data.assign(run, frame, state, result, catcher.assign)
+                    if catcher.assign
+                    else None
+                )
                 out = payload.apply_result_path(catcher.result_path, frame["in"], result)
         except WorkflowError as exc:
             frame.update(phase="failed", err=exc.error, cause=with_prefix(frame, state, exc))

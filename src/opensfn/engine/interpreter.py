@@ -35,6 +35,7 @@ from opensfn.engine.protocol import (
     TaskFailed,
     TaskHeartbeat,
     TaskStarted,
+    TaskSubmitted,
     TaskSucceeded,
     TimerFired,
     Transition,
@@ -187,6 +188,8 @@ def _route(run: Run, trigger: Trigger) -> list[str] | None:
             return None
         st_handlers.on_timer(run, frame, path, timer["kind"], trigger.timer_id)
         return path
+    if isinstance(trigger, StopRequested):  # handled by ``step`` before routing
+        return None
     task = state["tasks"].get(trigger.task_id)
     if task is None:
         return None
@@ -196,6 +199,8 @@ def _route(run: Run, trigger: Trigger) -> list[str] | None:
         return None
     if isinstance(trigger, TaskStarted):
         st_handlers.on_task_started(run, frame, path, trigger.task_id, trigger.worker_name)
+    elif isinstance(trigger, TaskSubmitted):
+        st_handlers.on_task_submitted(run, frame, path, trigger.task_id, trigger.output)
     elif isinstance(trigger, TaskHeartbeat):
         st_handlers.on_task_heartbeat(run, frame, path, trigger.task_id)
     elif isinstance(trigger, TaskSucceeded):

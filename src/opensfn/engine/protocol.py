@@ -76,6 +76,15 @@ class TaskSucceeded:
 
 
 @dataclass(frozen=True)
+class TaskSubmitted:
+    """The integration accepted the work (``.sync`` / ``.waitForTaskToken``): the task
+    goes on waiting. ``output`` is the service's answer, as JSON text."""
+
+    task_id: str
+    output: str
+
+
+@dataclass(frozen=True)
 class TaskFailed:
     """SendTaskFailure (or a dispatcher's failure)."""
 
@@ -99,7 +108,15 @@ class StopRequested:
     cause: str | None
 
 
-Trigger = TimerFired | TaskStarted | TaskSucceeded | TaskFailed | TaskHeartbeat | StopRequested
+Trigger = (
+    TimerFired
+    | TaskStarted
+    | TaskSubmitted
+    | TaskSucceeded
+    | TaskFailed
+    | TaskHeartbeat
+    | StopRequested
+)
 
 
 # --------------------------------------------------------------------------- commands

@@ -94,9 +94,7 @@ class Run:
 
     def schedule_timer(self, timer_id: str, path: list[str], due: float, kind: str) -> None:
         self.state["timers"][timer_id] = {"path": path, "due": due, "kind": kind}
-        self.commands.append(
-            ScheduleTimer(timer_id, datetime.fromtimestamp(due, tz=UTC), kind)
-        )
+        self.commands.append(ScheduleTimer(timer_id, datetime.fromtimestamp(due, tz=UTC), kind))
 
     def cancel_timer(self, timer_id: str) -> None:
         if self.state["timers"].pop(timer_id, None) is not None:
@@ -115,7 +113,9 @@ class Run:
 
     # ------------------------------------------------------------------ context object
 
-    def context(self, frame: Frame, state: State, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def context(
+        self, frame: Frame, state: State, extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The context object ``$$`` for ``state`` running in ``frame``."""
         info = self.info
         ctx: dict[str, Any] = {

@@ -105,13 +105,19 @@ def _choice_jsonata(run: Run, frame: Frame, state: State) -> None:
         if not isinstance(value, bool):
             expr = cond.root.expression
             if expr is None:
-                raise WorkflowError("States.QueryEvaluationError", "The Condition field must be a boolean.")
+                raise WorkflowError(
+                    "States.QueryEvaluationError", "The Condition field must be a boolean."
+                )
             jsonata.check_type(expr, value, "boolean", "Condition")
         if value:
             frame["next_override"] = state.choices[i].next
             out, assigned = data.finish(
-                run, frame, state, eff=frame["in"],
-                output_t=state.rule_output[i], assign_t=state.rule_assign[i],
+                run,
+                frame,
+                state,
+                eff=frame["in"],
+                output_t=state.rule_output[i],
+                assign_t=state.rule_assign[i],
             )
             if state.rule_output[i] is None:
                 out = frame["in"]
@@ -285,5 +291,6 @@ def on_timer(run: Run, frame: Frame, path: list[str], kind: str, timer_id: str) 
 
 on_task_started = tasks.on_started
 on_task_heartbeat = tasks.on_heartbeat
+on_task_submitted = tasks.on_submitted
 on_task_succeeded = tasks.on_succeeded
 on_task_failed = tasks.on_failed

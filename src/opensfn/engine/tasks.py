@@ -62,7 +62,9 @@ _EVENTS = {
 }
 
 
-def _emit(run: Run, frame: Frame, task: dict[str, Any], what: str, details: dict[str, Any] | None) -> int:
+def _emit(
+    run: Run, frame: Frame, task: dict[str, Any], what: str, details: dict[str, Any] | None
+) -> int:
     prefix, key = _EVENTS[task["kind"]]
     if task["kind"] == "service":
         details = {"resourceType": task["service"], "resource": task["action"], **(details or {})}
@@ -71,7 +73,9 @@ def _emit(run: Run, frame: Frame, task: dict[str, Any], what: str, details: dict
     return run.emit(frame, prefix + what, f"{key}{what}EventDetails", details)
 
 
-def _seconds(run: Run, frame: Frame, state: State, value: Any, path: jsonpath.JsonPath | None) -> int | None:
+def _seconds(
+    run: Run, frame: Frame, state: State, value: Any, path: jsonpath.JsonPath | None
+) -> int | None:
     if data.is_jsonata(state) and value is not None:
         value = data.evaluate(run, frame, value, data.binding(run, frame, state))
     if path is not None:
@@ -112,7 +116,11 @@ def schedule(run: Run, frame: Frame, path: list[str], state: State) -> None:
     if res.kind == "service":
         details = {"region": res.region, "parameters": dumps(params)}
     else:
-        details = {"resource": state.resource, "input": dumps(params), "inputDetails": {"truncated": False}}
+        details = {
+            "resource": state.resource,
+            "input": dumps(params),
+            "inputDetails": {"truncated": False},
+        }
     if timeout is not None:
         details["timeoutInSeconds"] = timeout
     if heartbeat is not None and res.kind != "lambda":
@@ -122,7 +130,9 @@ def schedule(run: Run, frame: Frame, path: list[str], state: State) -> None:
     frame["task"] = task_id
     frame["phase"] = "task"
     run.commands.append(
-        ScheduleTask(task_id, state.resource, params, timeout, heartbeat, res.wait_for_token, state.name)
+        ScheduleTask(
+            task_id, state.resource, params, timeout, heartbeat, res.wait_for_token, state.name
+        )
     )
     if timeout is not None:
         run.schedule_timer("to" + task_id, path, run.now + timeout, "timeout")
@@ -143,6 +153,15 @@ def on_started(run: Run, frame: Frame, path: list[str], task_id: str, worker: st
     else:
         _emit(run, frame, task, "Started", {})
     _restart_heartbeat(run, path, task_id, task)
+
+
+def on_submitted(run: Run, frame: Frame, path: list[str], task_id: str, output: str) -> None:
+    """The integration accepted the work; the task now waits for its completion."""
+    task = run.state["tasks"][task_id]
+    if task.get("submitted"):
+        return
+    task["submitted"] = True
+    _emit(run, frame, task, "Submitted", {"output": output, "outputDetails": {"truncated": False}})
 
 
 def on_heartbeat(run: Run, frame: Frame, path: list[str], task_id: str) -> None:
