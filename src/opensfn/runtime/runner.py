@@ -70,9 +70,18 @@ class Started:
     start_date: float
 
 
-def _context() -> StepContext:
+def _context(secret: bytes = b"", execution_arn: str = "") -> StepContext:
+    """The outside world for one engine call; ``$$.Task.Token`` is the task's real token."""
+    account = execution_arn.split(":")[4] if execution_arn.count(":") >= 4 else ""
+
+    def task_token(task_id: str) -> str:
+        return tokens.make_token(secret, account, execution_arn, task_id)
+
     return StepContext(
-        now=datetime.now(UTC), new_uuid=lambda: str(uuid.uuid4()), random=random.random
+        now=datetime.now(UTC),
+        new_uuid=lambda: str(uuid.uuid4()),
+        random=random.random,
+        task_token=task_token if execution_arn else None,
     )
 
 
@@ -158,7 +167,7 @@ class Runtime:
             if rec.status == "RUNNING" and rec.input == input_text:
                 return Started(arn, rec.start_date)
             raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
-        ctx = _context()
+        ctx = _context(self.secret, arn)
         info = ExecutionInfo(
             execution_arn=arn,
             execution_name=name,
@@ -223,7 +232,7 @@ class Runtime:
 
     def advance(self, ex: OpenExecution, trigger: Trigger) -> asyncio.Future[Any]:
         """Apply ``trigger`` to an open execution now; the future resolves once committed."""
-        ctx = _context()
+        ctx = _context(self.secret, ex.info.execution_arn)
         try:
             t = engine_link.step(ex.machine, ex.info, ex.state, trigger, ctx)
         except Exception as exc:
