@@ -74,9 +74,7 @@ def executions(
     """
     with aws_errors():
         sfn = client_from(options)
-        found = [
-            e for arn in _machines(sfn, state_machine) for e in _list(sfn, arn, status, limit)
-        ]
+        found = [e for arn in _machines(sfn, state_machine) for e in _list(sfn, arn, status, limit)]
     found.sort(key=lambda e: e["startDate"], reverse=True)
     found = found[:limit]
     if as_json:

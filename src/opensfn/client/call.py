@@ -115,9 +115,7 @@ def _pages(method: Any, request: dict[str, Any], follow: bool) -> dict[str, Any]
     metavar="JSON|@FILE|-",
     help="The request: JSON text, @file.json, or - for stdin [stdin when piped, else {}].",
 )
-@click.option(
-    "--all", "follow", is_flag=True, help="Follow nextToken and print every page as one."
-)
+@click.option("--all", "follow", is_flag=True, help="Follow nextToken and print every page as one.")
 @aws_options
 def call(action: str | None, input_arg: str | None, follow: bool, **options: Any) -> None:
     """Call the API action ACTION with a JSON request and print the JSON response.

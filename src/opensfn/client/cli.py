@@ -81,3 +81,6 @@ def serve(**flags: object) -> None:
 def main() -> None:
     """Entry point of the ``opensfn`` script."""
     cli()
+
+
+from opensfn.client import commands  # noqa: E402,F401  (registers the connector commands)

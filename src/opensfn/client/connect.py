@@ -59,6 +59,10 @@ def make_client(
         "max_pool_connections": max_pool_connections,
         "user_agent_extra": "opensfn",
     }
+    if endpoint_url:
+        # botocore prefixes the host of TestState and StartSyncExecution with "sync-"
+        # (AWS's routing); a self-hosted endpoint has no such host name.
+        config["inject_host_prefix"] = False
     if retries is not None:
         config["retries"] = {"max_attempts": retries, "mode": "standard"}
     return session.client("stepfunctions", region_name=region, config=Config(**config), **kwargs)

@@ -236,7 +236,9 @@ def run_definition(
     whatever the outcome. Raises :class:`ExecutionFailed` like :func:`start_and_wait`.
     """
     sfn = _client(client)
-    arn = deploy(f"opensfn-adhoc-{uuid.uuid4().hex[:12]}", definition, role_arn=role_arn, client=sfn)
+    arn = deploy(
+        f"opensfn-adhoc-{uuid.uuid4().hex[:12]}", definition, role_arn=role_arn, client=sfn
+    )
     try:
         return start_and_wait(arn, input, timeout=timeout, client=sfn)
     finally:

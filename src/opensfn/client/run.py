@@ -54,16 +54,16 @@ class Progress:
         self.running: dict[str, deque[tuple[datetime, str]]] = defaultdict(deque)
         self.live: Live | None = None
         if self.out.is_terminal and not quiet:
-            self.live = Live(
-                self._render(), console=self.out, refresh_per_second=8, transient=True
-            )
+            self.live = Live(self._render(), console=self.out, refresh_per_second=8, transient=True)
             self.live.start()
 
     def _render(self) -> Group:
         rows = []
         for name, visits in self.running.items():
             for started, kind in visits:
-                label = Text.assemble((name, "bold"), f"  {kind}  ", (duration(elapsed(started, None)), "dim"))
+                label = Text.assemble(
+                    (name, "bold"), f"  {kind}  ", (duration(elapsed(started, None)), "dim")
+                )
                 rows.append(Spinner("dots", label))
         return Group(*rows)
 
@@ -114,9 +114,7 @@ class Progress:
     help="Execution input: JSON text, @file.json, or - for stdin [{}].",
 )
 @click.option("--name", default=None, help="Execution name [a UUID].")
-@click.option(
-    "--machine-name", default=None, help="State machine name for FILE [the file's name]."
-)
+@click.option("--machine-name", default=None, help="State machine name for FILE [the file's name].")
 @click.option(
     "--role-arn", default=None, help="Role of a machine created from FILE (needed on AWS)."
 )
