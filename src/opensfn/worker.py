@@ -216,13 +216,14 @@ class Worker:
                 t.start()
             while not self._stop.wait(0.5):
                 pass
-            with self._cond:
-                # Pollers blocked in a long poll are left behind (daemon threads): the
-                # server puts back a task whose poller went away. Tasks in hand finish.
-                while self._in_hand:
-                    self._cond.wait(0.5)
-                self._closed = True
+            # A poll still open may yet be handed a task: the task is then in hand, so
+            # it is worked on and reported too. Waiting for the polls (up to the long
+            # poll's 60 s) is what guarantees no task is lost; a second signal skips it.
+            for t in threads[: self.concurrency]:
+                while t.is_alive():
+                    t.join(0.5)
         finally:
+            self._closed = True
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         LOG.info(
@@ -269,9 +270,6 @@ class Worker:
             if not token:
                 continue
             with self._cond:
-                if self._closed:
-                    LOG.warning("a task arrived after shutdown; it will time out or be retried")
-                    return
                 self._in_hand[token] = time.monotonic()
             try:
                 self._work(token, got.get("input", "{}"))

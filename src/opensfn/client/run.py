@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 from collections import defaultdict, deque
 from datetime import datetime
 from pathlib import Path
@@ -49,30 +50,32 @@ class Progress:
     def __init__(self, *, quiet: bool = False) -> None:
         self.out = console(stderr=True)
         self.quiet = quiet
-        # State name -> entry times of its visits still running (Map iterations and
-        # Parallel branches may run the same name several times at once).
-        self.running: dict[str, deque[tuple[datetime, str]]] = defaultdict(deque)
+        # State name -> its visits still running, oldest first (Map iterations and
+        # Parallel branches may run the same name several times at once). The live
+        # view's refresh thread reads it, hence the lock.
+        self.running: dict[str, deque[tuple[datetime, str, Spinner]]] = defaultdict(deque)
+        self.lock = threading.Lock()
         self.live: Live | None = None
         if self.out.is_terminal and not quiet:
-            self.live = Live(self._render(), console=self.out, refresh_per_second=8, transient=True)
+            self.live = Live(self, console=self.out, refresh_per_second=8, transient=True)
             self.live.start()
 
-    def _render(self) -> Group:
-        rows = []
-        for name, visits in self.running.items():
-            for started, kind in visits:
-                label = Text.assemble(
-                    (name, "bold"), f"  {kind}  ", (duration(elapsed(started, None)), "dim")
-                )
-                rows.append(Spinner("dots", label))
-        return Group(*rows)
+    def __rich__(self) -> Group:
+        """The running states, each with a spinner and its time so far (rich protocol)."""
+        with self.lock:
+            rows = []
+            for name, visits in self.running.items():
+                for started, kind, spinner in visits:
+                    took = duration(elapsed(started, None))
+                    spinner.update(text=Text.assemble((name, "bold"), f"  {kind}  ", (took, "dim")))
+                    rows.append(spinner)
+            return Group(*rows)
 
     def _say(self, styled: Text) -> None:
         if self.quiet:
             return
         if self.live is not None:
             self.live.console.print(styled)
-            self.live.update(self._render())
         else:
             self.out.print(styled.plain, markup=False, highlight=False)
 
@@ -82,14 +85,18 @@ class Progress:
         name = event_details(event).get("name")
         if kind.endswith("StateEntered") and name is not None:
             state_type = kind.removesuffix("StateEntered")
-            self.running[name].append((ts, state_type))
-            self._say(Text.assemble(("→ ", "cyan"), name, (f"  {state_type}", "dim")))
+            with self.lock:
+                self.running[name].append((ts, state_type, Spinner("dots")))
+            if self.live is None:  # on a terminal the live view shows it running
+                self._say(Text.assemble(("→ ", "cyan"), name, (f"  {state_type}", "dim")))
         elif kind.endswith("StateExited") and name is not None:
-            visits = self.running.get(name)
-            took = duration(elapsed(visits.popleft()[0], ts)) if visits else ""
-            if visits is not None and not visits:
-                del self.running[name]
-            self._say(Text.assemble(("✓ ", "green"), name, (f"  {took}", "dim")))
+            with self.lock:
+                visits = self.running.get(name)
+                entered, state_type, _ = visits.popleft() if visits else (ts, "", None)
+                if visits is not None and not visits:
+                    del self.running[name]
+            took = duration(elapsed(entered, ts))
+            self._say(Text.assemble(("✓ ", "green"), name, (f"  {state_type}  {took}", "dim")))
         elif _FAILURE_EVENTS.search(kind):
             details = event_details(event)
             why = "  ".join(f"{k}={details[k]}" for k in ("error", "cause") if details.get(k))

@@ -1,0 +1,364 @@
+"""Golden cases for the interpreter: behaviours the recorded corpus does not replay
+without a server (tasks, timers, timeouts, stops), run on the pure engine."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+import pytest
+
+from opensfn.engine import interpreter
+from opensfn.engine.protocol import CancelTask, ScheduleTimer
+from opensfn.testing import Harness
+
+ACTIVITY = "arn:aws:states:us-east-1:123456789012:activity:work"
+
+
+def machine(states: dict[str, Any], start: str = "A", **top: Any) -> str:
+    return json.dumps({"StartAt": start, "States": states, **top})
+
+
+def task(**fields: Any) -> dict[str, Any]:
+    return {"Type": "Task", "Resource": ACTIVITY, "End": True, **fields}
+
+
+def test_activity_task_success_records_aws_events() -> None:
+    h = Harness(machine({"A": task(TimeoutSeconds=30, HeartbeatSeconds=10)}))
+    h.start('{"x": 1}')
+    [t] = h.pending_tasks()
+    assert t.resource == ACTIVITY and t.parameters == {"x": 1}
+    h.started(t.task_id, "w1")
+    h.succeed(t.task_id, '{"y": 2}')
+    assert h.types == [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "ActivityScheduled",
+        "ActivityStarted",
+        "ActivitySucceeded",
+        "TaskStateExited",
+        "ExecutionSucceeded",
+    ]
+    scheduled = h.events[2]["activityScheduledEventDetails"]
+    assert scheduled == {
+        "resource": ACTIVITY,
+        "input": '{"x":1}',
+        "inputDetails": {"truncated": False},
+        "timeoutInSeconds": 30,
+        "heartbeatInSeconds": 10,
+    }
+    assert h.events[3]["activityStartedEventDetails"] == {"workerName": "w1"}
+    assert [e["previousEventId"] for e in h.events] == [0, 0, 2, 3, 4, 5, 6]
+    assert h.status == "SUCCEEDED"
+    assert h.closing()["executionSucceededEventDetails"]["output"] == '{"y":2}'
+    assert not interpreter.open_task(h.state, t.task_id)
+
+
+def test_activity_failure_is_caught_with_result_path() -> None:
+    states = {
+        "A": task(
+            End=None,
+            Next="B",
+            Catch=[{"ErrorEquals": ["Oops"], "ResultPath": "$.err", "Next": "B"}],
+        ),
+        "B": {"Type": "Pass", "End": True},
+    }
+    states["A"].pop("End")
+    h = Harness(machine(states))
+    h.start('{"keep": true}')
+    [t] = h.pending_tasks()
+    h.fail(t.task_id, "Oops", "it broke")
+    assert h.status == "SUCCEEDED"
+    out = orjson.loads(h.closing()["executionSucceededEventDetails"]["output"])
+    assert out == {"keep": True, "err": {"Error": "Oops", "Cause": "it broke"}}
+    assert "ActivityFailed" in h.types
+
+
+def test_retry_waits_with_backoff_then_fails() -> None:
+    retry = [
+        {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "BackoffRate": 3, "MaxAttempts": 2}
+    ]
+    h = Harness(machine({"A": task(Retry=retry)}))
+    h.start()
+    delays = []
+    for _ in range(2):
+        [t] = h.pending_tasks()
+        h.fail(t.task_id, "E", "c")
+        timers = [c for c in h.last.commands if isinstance(c, ScheduleTimer)] if h.last else []
+        delays.append((timers[0].due - h.clock.now).total_seconds())
+        h.fire_next_timer()
+    assert delays == [2.0, 6.0]
+    [t] = h.pending_tasks()
+    h.fail(t.task_id, "E", "c")
+    assert h.status == "FAILED"
+    assert h.closing()["executionFailedEventDetails"] == {"error": "E", "cause": "c"}
+    assert h.types.count("ActivityScheduled") == 3
+
+
+def test_max_delay_and_full_jitter_bound_the_backoff() -> None:
+    retry = [
+        {
+            "ErrorEquals": ["E"],
+            "IntervalSeconds": 10,
+            "BackoffRate": 10,
+            "MaxAttempts": 3,
+            "MaxDelaySeconds": 15,
+            "JitterStrategy": "FULL",
+        }
+    ]
+    h = Harness(machine({"A": task(Retry=retry)}))
+    h.start()
+    for _ in range(3):
+        [t] = h.pending_tasks()
+        h.fail(t.task_id, "E")
+        [timer] = [c for c in h.last.commands if isinstance(c, ScheduleTimer)] if h.last else []
+        assert 0 <= (timer.due - h.clock.now).total_seconds() <= 15
+        h.fire_next_timer()
+
+
+def test_task_timeout_is_states_timeout_and_cancels_the_task() -> None:
+    h = Harness(machine({"A": task(TimeoutSeconds=5)}))
+    h.start()
+    [t] = h.pending_tasks()
+    h.started(t.task_id)
+    h.fire_next_timer()
+    assert h.status == "FAILED"
+    assert h.types[-2:] == ["ActivityTimedOut", "ExecutionFailed"]
+    assert h.closing()["executionFailedEventDetails"] == {"error": "States.Timeout"}
+    assert any(isinstance(c, CancelTask) for c in h.last.commands) if h.last else False
+    assert h.clock.now.timestamp() - h.events[0]["timestamp"] == 5
+
+
+def test_heartbeats_keep_a_task_alive() -> None:
+    h = Harness(machine({"A": task(HeartbeatSeconds=10)}))
+    h.start()
+    [t] = h.pending_tasks()
+    h.started(t.task_id)
+    for _ in range(5):
+        h.clock.advance(8)
+        h.heartbeat(t.task_id)
+    assert h.status == "RUNNING"
+    h.succeed(t.task_id, '"done"')
+    assert h.status == "SUCCEEDED"
+
+
+def test_missed_heartbeat_times_out() -> None:
+    h = Harness(machine({"A": task(HeartbeatSeconds=10)}))
+    h.start()
+    [t] = h.pending_tasks()
+    h.started(t.task_id)
+    h.clock.advance(8)
+    h.heartbeat(t.task_id)
+    h.fire_next_timer()
+    assert h.status == "FAILED"
+    assert h.clock.now.timestamp() - h.events[0]["timestamp"] == 18
+
+
+def test_wait_seconds_fires_at_its_time() -> None:
+    h = Harness(machine({"A": {"Type": "Wait", "Seconds": 30, "End": True}}))
+    h.start()
+    assert h.status == "RUNNING"
+    [timer] = h.state["timers"].values()
+    assert timer["due"] - h.events[0]["timestamp"] == 30
+    h.run_timers()
+    assert h.status == "SUCCEEDED" and h.types[-2] == "WaitStateExited"
+
+
+def test_stop_aborts_and_cancels_everything() -> None:
+    h = Harness(machine({"A": task(TimeoutSeconds=100)}))
+    h.start()
+    [t] = h.pending_tasks()
+    h.stop("MyError", "user asked")
+    assert not interpreter.open_task(h.state, t.task_id)
+    assert h.status == "ABORTED"
+    assert h.closing()["type"] == "ExecutionAborted"
+    assert h.closing()["executionAbortedEventDetails"] == {
+        "error": "MyError",
+        "cause": "user asked",
+    }
+    assert h.state["timers"] == {} and h.state["tasks"] == {}
+
+
+def test_execution_timeout() -> None:
+    h = Harness(machine({"A": {"Type": "Wait", "Seconds": 100, "End": True}}, TimeoutSeconds=10))
+    h.start()
+    h.fire_next_timer()
+    assert h.status == "TIMED_OUT"
+    assert h.closing()["type"] == "ExecutionTimedOut"
+
+
+def test_resume_commands_rearm_timers_and_requeue_unstarted_tasks() -> None:
+    states = {
+        "P": {
+            "Type": "Parallel",
+            "End": True,
+            "Branches": [
+                {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}},
+                {"StartAt": "T", "States": {"T": task()}},
+            ],
+        }
+    }
+    h = Harness(machine(states, start="P"))
+    h.start()
+    # the state survives a JSON round trip, as it does through the store
+    restored = orjson.loads(orjson.dumps(h.state))
+    kinds = sorted(type(c).__name__ for c in interpreter.resume_commands(restored))
+    assert kinds == ["ScheduleTask", "ScheduleTimer"]
+    [t] = h.pending_tasks()
+    h.started(t.task_id)
+    restored = orjson.loads(orjson.dumps(h.state))
+    assert [type(c).__name__ for c in interpreter.resume_commands(restored)] == ["ScheduleTimer"]
+
+
+def test_parallel_waits_for_every_branch_and_keeps_branch_order() -> None:
+    states = {
+        "P": {
+            "Type": "Parallel",
+            "End": True,
+            "Branches": [
+                {"StartAt": "T", "States": {"T": task()}},
+                {
+                    "StartAt": "Q",
+                    "States": {"Q": {"Type": "Pass", "Result": "second", "End": True}},
+                },
+            ],
+        }
+    }
+    h = Harness(machine(states, start="P"))
+    h.start()
+    assert h.status == "RUNNING"
+    [t] = h.pending_tasks()
+    h.succeed(t.task_id, '"first"')
+    assert h.status == "SUCCEEDED"
+    assert h.closing()["executionSucceededEventDetails"]["output"] == '["first","second"]'
+
+
+def test_parallel_branch_failure_cancels_the_other_branches() -> None:
+    states = {
+        "P": {
+            "Type": "Parallel",
+            "End": True,
+            "Branches": [
+                {"StartAt": "T", "States": {"T": task()}},
+                {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 500, "End": True}}},
+            ],
+        }
+    }
+    h = Harness(machine(states, start="P"))
+    h.start()
+    [t] = h.pending_tasks()
+    h.fail(t.task_id, "Boom", "bad")
+    assert h.status == "FAILED"
+    assert h.state["timers"] == {}
+    assert "ParallelStateFailed" in h.types
+
+
+def test_map_max_concurrency_limits_running_iterations() -> None:
+    states = {
+        "M": {
+            "Type": "Map",
+            "MaxConcurrency": 2,
+            "End": True,
+            "ItemProcessor": {"StartAt": "T", "States": {"T": task()}},
+        }
+    }
+    h = Harness(machine(states, start="M"))
+    h.start("[1, 2, 3, 4, 5]")
+    seen = []
+    while h.status == "RUNNING":
+        pending = h.pending_tasks()
+        assert 1 <= len(pending) <= 2
+        t = pending[0]
+        seen.append(t.parameters)
+        h.succeed(t.task_id, json.dumps(t.parameters * 10))
+    assert sorted(seen) == [1, 2, 3, 4, 5]
+    assert h.closing()["executionSucceededEventDetails"]["output"] == "[10,20,30,40,50]"
+
+
+def test_map_tolerated_failures() -> None:
+    states = {
+        "M": {
+            "Type": "Map",
+            "ToleratedFailureCount": 1,
+            "End": True,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "C",
+                "States": {
+                    "C": {
+                        "Type": "Choice",
+                        "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "F"}],
+                        "Default": "OK",
+                    },
+                    "F": {"Type": "Fail", "Error": "Two"},
+                    "OK": {"Type": "Pass", "End": True},
+                },
+            },
+        }
+    }
+    h = Harness(machine(states, start="M"))
+    h.start("[1, 2, 3]")
+    assert h.status == "SUCCEEDED"
+    h2 = Harness(machine(states, start="M"))
+    h2.start("[2, 2, 3]")
+    assert h2.status == "FAILED"
+    assert (
+        h2.closing()["executionFailedEventDetails"]["error"]
+        == "States.ExceedToleratedFailureThreshold"
+    )
+
+
+def test_long_loops_yield_and_resume() -> None:
+    states = {
+        "Init": {"Type": "Pass", "Result": {"n": 0}, "Next": "Check"},
+        "Check": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.n", "NumericGreaterThanEquals": 4000, "Next": "Done"}],
+            "Default": "Inc",
+        },
+        "Inc": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)"}, "Next": "Check"},
+        "Done": {"Type": "Succeed"},
+    }
+    h = Harness(machine(states, start="Init"))
+    first = h.start()
+    assert h.status == "RUNNING"
+    assert len(first.events) <= interpreter.YIELD_EVENTS + 10
+    h.run_timers()
+    assert h.status == "SUCCEEDED"
+    assert h.closing()["executionSucceededEventDetails"]["output"] == '{"n":4000}'
+    ids = [e["id"] for e in h.events]
+    assert ids == list(range(1, len(ids) + 1))
+
+
+def test_data_limit_exceeded_is_not_caught_by_states_all() -> None:
+    states = {
+        "A": {
+            "Type": "Pass",
+            "Parameters": {"big.$": "States.ArrayRange(1, 1000, 1)"},
+            "Next": "B",
+        },
+        "B": {
+            "Type": "Map",
+            "ItemsPath": "$.big",
+            "ItemSelector": {"s.$": "States.Format('{}{}{}', $.big, $.big, $.big)"},
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}],
+            "End": True,
+        },
+        "C": {"Type": "Succeed"},
+    }
+    h = Harness(machine(states))
+    h.start()
+    assert h.status == "FAILED"
+    assert h.closing()["executionFailedEventDetails"]["error"] == "States.DataLimitExceeded"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "status"),
+    [(0, "SUCCEEDED"), (5, "RUNNING")],
+)
+def test_zero_wait_does_not_schedule_a_timer(seconds: int, status: str) -> None:
+    h = Harness(machine({"A": {"Type": "Wait", "Seconds": seconds, "End": True}}))
+    h.start()
+    assert h.status == status
