@@ -16,8 +16,10 @@ every task in hand each ``heartbeat_seconds``. A returned value is sent with
 SendTaskSuccess as JSON; an exception with SendTaskFailure, the error being the
 exception's type name (or :class:`TaskFailed`'s explicit error) and the cause its
 message. Throttling and connection errors are retried with capped, jittered
-exponential back-off. SIGTERM or SIGINT stops polling; tasks in hand are finished and
-reported before :meth:`Worker.run` returns (a second signal interrupts at once).
+exponential back-off. SIGTERM or SIGINT stops polling: no new poll starts, and
+:meth:`Worker.run` returns once the tasks in hand are finished and reported and the
+polls already open have returned (a task one of them brings is worked on too, so none
+is lost; that may take up to the 60 s long poll). A second signal exits at once.
 """
 
 from __future__ import annotations

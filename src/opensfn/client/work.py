@@ -118,11 +118,14 @@ def worker(
     with aws_errors():
         sfn = client_from(options, max_pool_connections=concurrency + 4, retries=1)
         activity_arn = resolve_activity(sfn, activity)
-        Worker(
-            activity_arn,
-            handler,
-            concurrency=concurrency,
-            heartbeat_seconds=heartbeat_seconds,
-            client=sfn,
-            name=worker_name,
-        ).run()
+        try:
+            Worker(
+                activity_arn,
+                handler,
+                concurrency=concurrency,
+                heartbeat_seconds=heartbeat_seconds,
+                client=sfn,
+                name=worker_name,
+            ).run()
+        except KeyboardInterrupt:  # the second signal: leave without waiting
+            sys.exit(130)

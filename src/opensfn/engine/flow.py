@@ -17,7 +17,6 @@ from opensfn.engine.run import (
     error_output,
     find_catcher,
     find_retrier,
-    iso,
     jitter_random,
     retry_delay,
 )
@@ -42,7 +41,7 @@ def enter(run: Run, frame: Frame) -> None:
         "stateEnteredEventDetails",
         {"name": state.name, "input": text, "inputDetails": {"truncated": False}},
     )
-    frame["etime"] = iso(run.now)
+    frame["etime"] = run.now  # formatted only if the context object is read
     frame["retries"] = [0] * len(state.retry)
     frame["phase"] = "exec"
 

@@ -58,6 +58,8 @@ class Run:
         self.now = ctx.now.timestamp()
         self.events: list[Event] = []
         self.commands: list[Command] = []
+        self._static: dict[str, Any] | None = None  # $$.Execution / $$.StateMachine
+        self._iso: dict[float, str] = {}
 
     # ------------------------------------------------------------------ events
 
@@ -117,18 +119,30 @@ class Run:
         self, frame: Frame, state: State, extra: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """The context object ``$$`` for ``state`` running in ``frame``."""
-        info = self.info
+        static = self._static
+        if static is None:
+            # The same for every state of the execution: built once per call. Values are
+            # shared, never mutated (evaluators treat JSON values as immutable).
+            info = self.info
+            static = self._static = {
+                "Execution": {
+                    "Id": info.execution_arn,
+                    "Input": self.state["input"],
+                    "StartTime": iso(info.start_time.timestamp()),
+                    "Name": info.execution_name,
+                    "RoleArn": info.role_arn,
+                    "RedriveCount": info.redrive_count,
+                },
+                "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
+            }
+        entered = frame.get("etime", self.now)
+        text = self._iso.get(entered)
+        if text is None:
+            text = self._iso[entered] = iso(entered)
         ctx: dict[str, Any] = {
-            "Execution": {
-                "Id": info.execution_arn,
-                "Input": self.state["input"],
-                "StartTime": iso(info.start_time.timestamp()),
-                "Name": info.execution_name,
-                "RoleArn": info.role_arn,
-                "RedriveCount": info.redrive_count,
-            },
-            "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
-            "State": {"Name": state.name, "EnteredTime": frame.get("etime") or iso(self.now)},
+            "Execution": static["Execution"],
+            "StateMachine": static["StateMachine"],
+            "State": {"Name": state.name, "EnteredTime": text},
         }
         if state.type in _RETRYABLE:
             ctx["State"]["RetryCount"] = sum(frame.get("retries") or ())

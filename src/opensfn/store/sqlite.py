@@ -223,6 +223,10 @@ class Store:
     def _one(self, sql: str, args: Iterable[Any]) -> Any:
         return self._read.execute(sql, tuple(args)).fetchone()
 
+    def rows(self, sql: str, args: Iterable[Any] = ()) -> list[Any]:
+        """Rows of a read-only query on committed data (for the store modules beside this one)."""
+        return self._read.execute(sql, tuple(args)).fetchall()
+
     def get_meta(self, key: str) -> str | None:
         """A value of the meta table."""
         row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
