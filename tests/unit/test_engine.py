@@ -362,3 +362,16 @@ def test_zero_wait_does_not_schedule_a_timer(seconds: int, status: str) -> None:
     h = Harness(machine({"A": {"Type": "Wait", "Seconds": seconds, "End": True}}))
     h.start()
     assert h.status == status
+
+
+def test_history_limit_fails_the_execution() -> None:
+    states = {
+        "Loop": {"Type": "Pass", "Next": "Loop2"},
+        "Loop2": {"Type": "Pass", "Next": "Loop"},
+    }
+    h = Harness(machine(states, start="Loop"))
+    h.start()
+    h.run_timers()
+    assert h.status == "FAILED"
+    assert h.closing()["executionFailedEventDetails"]["error"] == "States.Runtime"
+    assert len(h.events) <= interpreter.HISTORY_LIMIT

@@ -48,6 +48,11 @@ RUNNABLE = frozenset({"enter", "exec", "children"})
 # Past this many events in one call, a thread yields (a timer due now) so that one
 # long loop neither monopolises the server nor builds one huge transaction.
 YIELD_EVENTS = 10_000
+# AWS's quota on one execution's history: reaching it fails the execution.
+HISTORY_LIMIT = 25_000
+HISTORY_FULL_CAUSE = (
+    f"The execution reached the maximum number of history events ({HISTORY_LIMIT})."
+)
 
 
 def start(machine: Machine, info: ExecutionInfo, input_text: str, ctx: StepContext) -> Transition:
@@ -158,6 +163,9 @@ def advance(run: Run, frame: Frame, path: list[str]) -> None:
 
     while True:
         phase = frame["phase"]
+        if run.state["next"] >= HISTORY_LIMIT - 1:
+            run.state["history_full"] = True
+            return
         if phase == "enter":
             if len(run.events) > YIELD_EVENTS:
                 frame["phase"] = "yield"
@@ -212,6 +220,8 @@ def _route(run: Run, trigger: Trigger) -> list[str] | None:
 
 def _finish(run: Run) -> Transition:
     root = run.state["root"]
+    if run.state.get("history_full"):
+        return _close(run, "FAILED", error="States.Runtime", cause=HISTORY_FULL_CAUSE)
     if root["phase"] == "done":
         text = root.get("text")
         return _close(run, "SUCCEEDED", output=text if text is not None else dumps(root["out"]))
