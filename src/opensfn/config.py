@@ -50,6 +50,58 @@ class Settings:
     """How long GetActivityTask waits for a task before answering with no token (AWS: 60 s).
     ``--activity-poll-seconds`` / ``OPENSFN_ACTIVITY_POLL_SECONDS``."""
 
+    lambdas: str = ""
+    """Local Python Lambda handlers, ``NAME=module:function`` separated by commas, called
+    ``(event, context)`` like the Lambda runtime. ``--lambda NAME=module:function``
+    (repeatable) / ``OPENSFN_LAMBDAS``."""
+
+    lambda_endpoint: str = ""
+    """Lambda-compatible endpoint for functions without a local handler.
+    ``--lambda-endpoint`` / ``OPENSFN_LAMBDA_ENDPOINT`` (``LAMBDA_ENDPOINT`` too)."""
+
+    endpoints: str = ""
+    """Per-service endpoints for Task integrations, ``SERVICE=URL`` separated by commas
+    (boto3 service names: ``sqs``, ``sns``, ``dynamodb``, ``s3``, ...). Services without one
+    use boto3's own settings (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``, profiles).
+    ``--endpoint SERVICE=URL`` (repeatable) / ``OPENSFN_ENDPOINTS``."""
+
+    sqs_endpoint: str = ""
+    """SQS endpoint for Task integrations. ``--sqs-endpoint`` / ``OPENSFN_SQS_ENDPOINT``
+    (``SQS_ENDPOINT`` too)."""
+
+    sns_endpoint: str = ""
+    """SNS endpoint for Task integrations. ``--sns-endpoint`` / ``OPENSFN_SNS_ENDPOINT``
+    (``SNS_ENDPOINT`` too)."""
+
+    dynamodb_endpoint: str = ""
+    """DynamoDB endpoint for Task integrations. ``--dynamodb-endpoint`` /
+    ``OPENSFN_DYNAMODB_ENDPOINT`` (``DYNAMODB_ENDPOINT`` too)."""
+
+    step_functions_endpoint: str = ""
+    """Step Functions endpoint for ``aws-sdk:sfn:*`` Tasks; empty: this server itself.
+    ``--step-functions-endpoint`` / ``OPENSFN_STEP_FUNCTIONS_ENDPOINT``
+    (``STEP_FUNCTIONS_ENDPOINT`` too)."""
+
+    mock_config: str = ""
+    """Step Functions Local mock configuration file (``StateMachines`` / ``MockedResponses``),
+    used by executions started with ``stateMachineArn#TestCase``. ``--mock-config`` /
+    ``OPENSFN_MOCK_CONFIG`` (``SFN_MOCK_CONFIG`` too)."""
+
+    http_connections: str = ""
+    """JSON file describing EventBridge connections for HTTP Tasks (connection ARN ->
+    ``{"Authorization": ..., "Headers": ..., "QueryParameters": ...}``).
+    ``--http-connections`` / ``OPENSFN_HTTP_CONNECTIONS``."""
+
+    auth: bool = False
+    """Verify every request's AWS Signature V4 against the keys of :attr:`credentials`; the
+    key's account is the request's account. Off: any signature (or none) is accepted.
+    ``--auth`` / ``OPENSFN_AUTH`` (1, true, yes, on)."""
+
+    credentials: str = ""
+    """File of the access keys accepted when :attr:`auth` is on: one key per line,
+    ``ACCESS_KEY_ID SECRET_ACCESS_KEY ACCOUNT_ID`` separated by white space; blank lines and
+    lines starting with ``#`` are ignored. ``--credentials`` / ``OPENSFN_CREDENTIALS``."""
+
     @property
     def sqlite_path(self) -> Path:
         """The SQLite file named by :attr:`db`."""
@@ -61,6 +113,13 @@ class Settings:
 _ALIASES: dict[str, tuple[str, ...]] = {
     "wait_scale": ("WAIT_TIME_SCALE",),
     "account_id": ("AWS_ACCOUNT_ID",),
+    "region": ("AWS_DEFAULT_REGION",),
+    "lambda_endpoint": ("LAMBDA_ENDPOINT",),
+    "sqs_endpoint": ("SQS_ENDPOINT",),
+    "sns_endpoint": ("SNS_ENDPOINT",),
+    "dynamodb_endpoint": ("DYNAMODB_ENDPOINT",),
+    "step_functions_endpoint": ("STEP_FUNCTIONS_ENDPOINT",),
+    "mock_config": ("SFN_MOCK_CONFIG",),
 }
 
 
@@ -77,8 +136,14 @@ def sqlite_path(db: str) -> Path:
     return Path(db)
 
 
+# Spellings of "on" for boolean settings given as text (environment variables).
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
 def _convert(name: str, kind: Any, raw: Any) -> Any:
     try:
+        if kind in (bool, "bool"):
+            return raw if isinstance(raw, bool) else str(raw).strip().lower() in _TRUE
         if kind in (int, "int"):
             return int(raw)
         if kind in (float, "float"):

@@ -242,7 +242,10 @@ class Worker:
             if self._stop.is_set():
                 raise KeyboardInterrupt  # the second signal: give up waiting
             LOG.info(
-                "signal %d: stop polling, finish %d task(s) in hand", signum, len(self._in_hand)
+                "signal %d: stopping once the %d task(s) in hand are reported and the open "
+                "polls return (up to 60 s; signal again to exit at once)",
+                signum,
+                len(self._in_hand),
             )
             self.stop()
 

@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,12 @@ def opensfn(
     )
 
 
+def opensfn_all(server: Server, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+    """Several independent ``opensfn`` commands at once (each is mostly start-up time)."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return list(pool.map(lambda args: opensfn(server, *args), commands))
+
+
 def call(server: Server, action: str, request: dict[str, Any] | None = None, *extra: str) -> Any:
     """``opensfn call ACTION --input JSON``: the parsed response (the call must succeed)."""
     args = ["call", action, *extra]
@@ -97,75 +105,91 @@ def test_call_lists_every_action(server: Server) -> None:
     assert len(done.stdout.split()) == 37
 
 
-def test_call_state_machine_actions(server: Server, unique: Callable[[str], str]) -> None:
+def cmd(action: str, request: dict[str, Any], *extra: str) -> list[str]:
+    return ["call", action, "--input", json.dumps(request), *extra]
+
+
+def parsed(done: subprocess.CompletedProcess[str]) -> Any:
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_call_state_machine_actions(
+    server: Server, sfn: Any, make_machine: Any, unique: Callable[[str], str]
+) -> None:
     name = unique("cli")
+    request = {"name": name, "definition": json.dumps(CHOICE), "roleArn": ROLE}
     created = call(
-        server,
-        "CreateStateMachine",
-        {
-            "name": name,
-            "definition": json.dumps(CHOICE),
-            "roleArn": ROLE,
-            "tags": [{"key": "team", "value": "a"}],
-        },
+        server, "CreateStateMachine", {**request, "tags": [{"key": "team", "value": "a"}]}
     )
     arn = created["stateMachineArn"]
     assert arn.endswith(f":stateMachine:{name}")
     assert created["creationDate"].endswith("+00:00")  # timestamps print as ISO 8601
-    described = call(server, "describe-state-machine", {"stateMachineArn": arn})
-    assert (described["name"], json.loads(described["definition"])) == (name, CHOICE)
-    call(server, "UpdateStateMachine", {"stateMachineArn": arn, "definition": json.dumps(WAIT_30)})
-    described = call(server, "DescribeStateMachine", {"stateMachineArn": arn})
-    assert json.loads(described["definition"]) == WAIT_30
-    other = call(
+    other = make_machine(CHOICE)
+    described, listed, one_page, tagged = opensfn_all(
         server,
-        "CreateStateMachine",
-        {"name": unique("cli"), "definition": json.dumps(CHOICE), "roleArn": ROLE},
-    )["stateMachineArn"]
-    listed = call(server, "ListStateMachines", {"maxResults": 1}, "--all")
-    arns = [m["stateMachineArn"] for m in listed["stateMachines"]]
+        cmd("describe-state-machine", {"stateMachineArn": arn}),  # the AWS CLI's spelling too
+        cmd("ListStateMachines", {"maxResults": 1}, "--all"),
+        cmd("ListStateMachines", {"maxResults": 1}),
+        cmd("TagResource", {"resourceArn": arn, "tags": [{"key": "env", "value": "dev"}]}),
+    )
+    assert (parsed(described)["name"], json.loads(parsed(described)["definition"])) == (
+        name,
+        CHOICE,
+    )
+    arns = [m["stateMachineArn"] for m in parsed(listed)["stateMachines"]]
     assert {arn, other} <= set(arns)
-    assert len(arns) == len(set(arns))
-    assert "nextToken" not in listed
-    one_page = call(server, "ListStateMachines", {"maxResults": 1})
-    assert len(one_page["stateMachines"]) == 1
-    assert "nextToken" in one_page
+    assert len(arns) == len(set(arns)) > 1
+    assert "nextToken" not in parsed(listed)
+    assert len(parsed(one_page)["stateMachines"]) == 1
+    assert "nextToken" in parsed(one_page)
+    assert parsed(tagged) == {}
 
-    call(server, "TagResource", {"resourceArn": arn, "tags": [{"key": "env", "value": "dev"}]})
-    tags = call(server, "ListTagsForResource", {"resourceArn": arn})["tags"]
-    assert sorted((t["key"], t["value"]) for t in tags) == [("env", "dev"), ("team", "a")]
-    call(server, "UntagResource", {"resourceArn": arn, "tagKeys": ["team"]})
-    assert call(server, "ListTagsForResource", {"resourceArn": arn})["tags"] == [
-        {"key": "env", "value": "dev"}
+    tags, updated, untagged = opensfn_all(
+        server,
+        cmd("ListTagsForResource", {"resourceArn": arn}),
+        cmd("UpdateStateMachine", {"stateMachineArn": arn, "definition": json.dumps(WAIT_30)}),
+        cmd("UntagResource", {"resourceArn": other, "tagKeys": ["none"]}),
+    )
+    assert sorted((t["key"], t["value"]) for t in parsed(tags)["tags"]) == [
+        ("env", "dev"),
+        ("team", "a"),
     ]
+    assert "updateDate" in parsed(updated)
+    assert parsed(untagged) == {}
+    assert json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"]) == WAIT_30
+    call(server, "UntagResource", {"resourceArn": arn, "tagKeys": ["team"]})
+    assert sfn.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "env", "value": "dev"}]
     assert call(server, "DeleteStateMachine", {"stateMachineArn": arn}) == {}
-    failed = opensfn(server, "call", "DescribeStateMachine", "--input", json.dumps({"stateMachineArn": arn}))
-    assert failed.returncode == 254
-    assert "(StateMachineDoesNotExist)" in failed.stderr
+    assert arn not in [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]]
 
 
-def test_call_execution_actions(server: Server, make_machine: Any) -> None:
+def test_call_execution_actions(server: Server, sfn: Any, make_machine: Any) -> None:
     machine = make_machine(WAIT_30)
     started = call(server, "StartExecution", {"stateMachineArn": machine, "input": '{"a": 1}'})
     ex = started["executionArn"]
-    described = call(server, "DescribeExecution", {"executionArn": ex})
-    assert (described["status"], described["input"]) == ("RUNNING", '{"a": 1}')
-    for_ex = call(server, "DescribeStateMachineForExecution", {"executionArn": ex})
-    assert for_ex["stateMachineArn"] == machine
-    listed = call(server, "ListExecutions", {"stateMachineArn": machine}, "--all")
-    assert [e["executionArn"] for e in listed["executions"]] == [ex]
+    described, for_ex, listed = opensfn_all(
+        server,
+        cmd("DescribeExecution", {"executionArn": ex}),
+        cmd("DescribeStateMachineForExecution", {"executionArn": ex}),
+        cmd("ListExecutions", {"stateMachineArn": machine}, "--all"),
+    )
+    assert (parsed(described)["status"], parsed(described)["input"]) == ("RUNNING", '{"a": 1}')
+    assert parsed(for_ex)["stateMachineArn"] == machine
+    assert [e["executionArn"] for e in parsed(listed)["executions"]] == [ex]
     call(server, "StopExecution", {"executionArn": ex, "error": "Manual", "cause": "by test"})
-    described = call(server, "DescribeExecution", {"executionArn": ex})
+    described = sfn.describe_execution(executionArn=ex)
     assert (described["status"], described["error"], described["cause"]) == (
         "ABORTED",
         "Manual",
         "by test",
     )
     events = call(server, "GetExecutionHistory", {"executionArn": ex, "maxResults": 2}, "--all")
-    types = [e["type"] for e in events["events"]]
-    assert types[0] == "ExecutionStarted"
-    assert types[-1] == "ExecutionAborted"
-    assert [e["id"] for e in events["events"]] == list(range(1, len(types) + 1))
+    assert [(e["id"], e["type"]) for e in events["events"]] == [
+        (e["id"], e["type"]) for e in sfn.get_execution_history(executionArn=ex)["events"]
+    ]
+    assert len(events["events"]) > 2  # several pages, printed as one
+    assert "nextToken" not in events
 
 
 def test_call_activity_actions(
@@ -173,30 +197,32 @@ def test_call_activity_actions(
 ) -> None:
     name = unique("act")
     act = call(server, "CreateActivity", {"name": name})["activityArn"]
-    assert call(server, "DescribeActivity", {"activityArn": act})["name"] == name
-    listed = call(server, "ListActivities", {}, "--all")
-    assert act in [a["activityArn"] for a in listed["activities"]]
     machine = make_machine(
         {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": act, "End": True}}}
     )
     ok = sfn.start_execution(stateMachineArn=machine, input='{"job": 1}')["executionArn"]
-    task = call(server, "GetActivityTask", {"activityArn": act, "workerName": "cli"})
-    assert json.loads(task["input"]) == {"job": 1}
-    call(server, "SendTaskHeartbeat", {"taskToken": task["taskToken"]})
-    call(server, "SendTaskSuccess", {"taskToken": task["taskToken"], "output": '{"done": true}'})
+    described, listed, task = opensfn_all(
+        server,
+        cmd("DescribeActivity", {"activityArn": act}),
+        cmd("ListActivities", {}, "--all"),
+        cmd("GetActivityTask", {"activityArn": act, "workerName": "cli"}),
+    )
+    assert parsed(described)["name"] == name
+    assert act in [a["activityArn"] for a in parsed(listed)["activities"]]
+    token = parsed(task)["taskToken"]
+    assert json.loads(parsed(task)["input"]) == {"job": 1}
+    call(server, "SendTaskHeartbeat", {"taskToken": token})
+    call(server, "SendTaskSuccess", {"taskToken": token, "output": '{"done": true}'})
     assert json.loads(wait_status(sfn, ok)["output"]) == {"done": True}
 
     bad = sfn.start_execution(stateMachineArn=machine, input='{"job": 2}')["executionArn"]
-    task = call(server, "GetActivityTask", {"activityArn": act})
-    call(
-        server,
-        "SendTaskFailure",
-        {"taskToken": task["taskToken"], "error": "Job.Broken", "cause": "disk full"},
-    )
+    token = call(server, "GetActivityTask", {"activityArn": act})["taskToken"]
+    failure = {"taskToken": token, "error": "Job.Broken", "cause": "disk full"}
+    call(server, "SendTaskFailure", failure)
     described = wait_status(sfn, bad, "FAILED")
     assert (described["error"], described["cause"]) == ("Job.Broken", "disk full")
     assert call(server, "DeleteActivity", {"activityArn": act}) == {}
-    assert act not in [a["activityArn"] for a in call(server, "ListActivities")["activities"]]
+    assert act not in [a["activityArn"] for a in sfn.list_activities()["activities"]]
 
 
 def test_call_request_from_file_stdin_and_flags(
@@ -204,47 +230,58 @@ def test_call_request_from_file_stdin_and_flags(
 ) -> None:
     machine = make_machine(CHOICE)
     request = write("req.json", {"stateMachineArn": machine})
-    from_file = call(server, "DescribeStateMachine", None, "--input", f"@{request}")
-    piped = opensfn(server, "call", "DescribeStateMachine", stdin=request.read_text())
-    dashed = opensfn(server, "call", "DescribeStateMachine", "--input", "-", stdin=request.read_text())
-    assert json.loads(piped.stdout) == json.loads(dashed.stdout) == from_file
+    text = request.read_text()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        runs = [
+            pool.submit(opensfn, server, "call", "DescribeStateMachine", "--input", f"@{request}"),
+            pool.submit(opensfn, server, "call", "DescribeStateMachine", stdin=text),
+            pool.submit(
+                opensfn, server, "call", "DescribeStateMachine", "--input", "-", stdin=text
+            ),
+            # --endpoint-url and --region as the AWS CLI has them (the env points nowhere).
+            pool.submit(
+                opensfn,
+                server,
+                *("call", "DescribeStateMachine", "--input", f"@{request}"),
+                *("--endpoint-url", server.url, "--region", "us-east-1"),
+                env={"OPENSFN_ENDPOINT_URL": "http://127.0.0.1:9"},
+            ),
+            pool.submit(
+                opensfn,
+                server,
+                *("call", "CreateActivity", "--input", json.dumps({"name": request.parent.name})),
+                *("--region", "eu-west-1"),
+            ),
+        ]
+        from_file, piped, dashed, flagged, regional = (parsed(r.result()) for r in runs)
     assert from_file["stateMachineArn"] == machine
-    # --endpoint-url and --region as the AWS CLI has them (the env points nowhere).
-    flagged = opensfn(
-        server,
-        "call",
-        "DescribeStateMachine",
-        "--input",
-        f"@{request}",
-        "--endpoint-url",
-        server.url,
-        "--region",
-        "us-east-1",
-        env={"OPENSFN_ENDPOINT_URL": "http://127.0.0.1:9"},
-    )
-    assert flagged.returncode == 0, flagged.stderr
-    assert json.loads(flagged.stdout) == from_file
+    assert piped == dashed == flagged == from_file
+    assert regional["activityArn"].startswith("arn:aws:states:eu-west-1:")
 
 
 def test_call_failures_exit_non_zero(server: Server) -> None:
     missing = "arn:aws:states:us-east-1:123456789012:execution:nope:nope"
-    done = opensfn(server, "call", "DescribeExecution", "--input", json.dumps({"executionArn": missing}))
+    done, bad_json, missing_member, unknown, no_server = opensfn_all(
+        server,
+        cmd("DescribeExecution", {"executionArn": missing}),
+        ["call", "ListActivities", "--input", "{nope"],
+        ["call", "StartExecution", "--input", "{}"],
+        ["call", "MakeCoffee"],
+        ["call", "ListActivities", "--endpoint-url", "http://127.0.0.1:9"],
+    )
     assert done.returncode == 254
     assert done.stderr.strip() == (
         "An error occurred (ExecutionDoesNotExist) when calling the DescribeExecution "
         f"operation: Execution Does Not Exist: '{missing}'"
     )
     assert done.stdout == ""
-    bad_json = opensfn(server, "call", "ListActivities", "--input", "{nope")
     assert bad_json.returncode == 252
-    missing_member = opensfn(server, "call", "StartExecution", "--input", "{}")
     assert missing_member.returncode == 252
     assert "stateMachineArn" in missing_member.stderr
-    unknown = opensfn(server, "call", "MakeCoffee")
     assert unknown.returncode == 2
     assert "not a Step Functions action" in unknown.stderr
-    no_server = opensfn(server, "call", "ListActivities", env={"OPENSFN_ENDPOINT_URL": "http://127.0.0.1:9"})
     assert no_server.returncode == 255
+    assert "Could not connect" in no_server.stderr
 
 
 # --------------------------------------------------------------------------- run
@@ -269,7 +306,11 @@ def test_run_definition_file_succeeds(
     edited = {**CHOICE, "Comment": "edited"}
     path.write_text(json.dumps(edited))
     again = opensfn(server, "run", str(path), "--input", '{"n": 1}', "--quiet")
-    assert (again.returncode, json.loads(again.stdout), again.stderr) == (0, {"n": 1, "size": "small"}, "")
+    assert (again.returncode, json.loads(again.stdout), again.stderr) == (
+        0,
+        {"n": 1, "size": "small"},
+        "",
+    )
     assert json.loads(sfn.describe_state_machine(stateMachineArn=machine)["definition"]) == edited
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 2
 
@@ -278,7 +319,9 @@ def test_run_definition_file_succeeds(
     by_arn = opensfn(server, "run", machine, "--input", f"@{payload}", "--name", "by-arn")
     assert by_arn.returncode == 0, by_arn.stderr
     assert json.loads(by_arn.stdout) == {"n": 11, "size": "big"}
-    assert sfn.describe_execution(executionArn=f"{machine.replace('stateMachine', 'execution')}:by-arn")
+    assert sfn.describe_execution(
+        executionArn=f"{machine.replace('stateMachine', 'execution')}:by-arn"
+    )
 
 
 def test_run_failing_workflow(
@@ -310,9 +353,14 @@ def test_run_aborted_and_detached(server: Server, sfn: Any, make_machine: Any) -
         text=True,
     )
     to_stop = ex.rsplit(":", 1)[0] + ":to-stop"
-    wait_status(sfn, to_stop, "RUNNING", timeout=20)
+    deadline = time.monotonic() + 20
+    while not any(
+        e["name"] == "to-stop" for e in sfn.list_executions(stateMachineArn=machine)["executions"]
+    ):
+        assert time.monotonic() < deadline and follower.poll() is None
+        time.sleep(0.05)
     sfn.stop_execution(executionArn=to_stop, error="Halt", cause="test")
-    out, err = follower.communicate(timeout=20)
+    _, err = follower.communicate(timeout=20)
     assert follower.returncode == 4
     assert "ABORTED" in err.splitlines()
     sfn.stop_execution(executionArn=ex)
@@ -326,25 +374,30 @@ def test_history_timeline_and_json(server: Server, sfn: Any, make_machine: Any) 
     ex = sfn.start_execution(stateMachineArn=machine, input='{"n": 3}')["executionArn"]
     wait_status(sfn, ex)
     expected = sfn.get_execution_history(executionArn=ex)["events"]
-    done = opensfn(server, "history", ex)
+    done, as_json, backwards, missing = opensfn_all(
+        server,
+        ["history", ex],
+        ["history", ex, "--json"],
+        ["history", ex, "--reverse", "--no-data"],
+        ["history", ex + "-missing"],
+    )
     assert done.returncode == 0, done.stderr
     header, *rows = [line.split("\t") for line in done.stdout.splitlines()]
     assert header == ["ID", "TIME", "TYPE", "DETAILS"]
     assert [(int(r[0]), r[2]) for r in rows] == [(e["id"], e["type"]) for e in expected]
-    assert rows[1][3] == 'Check  input={"n":3}' or rows[1][3].startswith("Check  input=")
+    assert rows[1][3] == f"Check  input={expected[1]['stateEnteredEventDetails']['input']}"
     assert rows[-1][3] == 'output={"n":3,"size":"small"}'
     assert all(r[1].startswith("+") for r in rows)
 
-    raw = json.loads(opensfn(server, "history", ex, "--json").stdout)["events"]
+    raw = parsed(as_json)["events"]
     assert [(e["id"], e["type"]) for e in raw] == [(e["id"], e["type"]) for e in expected]
     assert raw[-1]["executionSucceededEventDetails"] == {
         "output": expected[-1]["executionSucceededEventDetails"]["output"],
         "outputDetails": {"truncated": False},
     }
-    reverse = opensfn(server, "history", ex, "--reverse", "--no-data").stdout.splitlines()
+    reverse = backwards.stdout.splitlines()
     assert [int(line.split("\t")[0]) for line in reverse[1:]] == [e["id"] for e in expected][::-1]
     assert "input=" not in "".join(reverse)
-    missing = opensfn(server, "history", ex + "-missing")
     assert missing.returncode == 254
     assert "(ExecutionDoesNotExist)" in missing.stderr
 
@@ -356,18 +409,21 @@ def test_executions_lists_status_and_duration(server: Server, sfn: Any, make_mac
         sfn.start_execution(stateMachineArn=machine, name=run_name)
     wait_status(sfn, machine.replace("stateMachine", "execution") + ":e2", "FAILED")
     wait_status(sfn, machine.replace("stateMachine", "execution") + ":e1", "FAILED")
-    done = opensfn(server, "executions", name)
+    done, everything, as_json, running = opensfn_all(
+        server,
+        ["executions", name],
+        ["executions", "--status", "FAILED", "--limit", "500"],
+        ["executions", machine, "--json"],
+        ["executions", machine, "--status", "RUNNING"],
+    )
     assert done.returncode == 0, done.stderr
     header, *rows = [line.split("\t") for line in done.stdout.splitlines()]
     assert header == ["NAME", "STATUS", "STATE MACHINE", "STARTED", "DURATION", "ARN"]
     assert [(r[0], r[1], r[2]) for r in rows] == [("e2", "FAILED", name), ("e1", "FAILED", name)]
     assert all(r[4].endswith(("ms", "s")) for r in rows)
-    everything = opensfn(server, "executions", "--status", "FAILED", "--limit", "500").stdout
-    assert f"\te1\t" not in everything  # names are first columns: check whole rows instead
-    assert any(line.startswith("e1\tFAILED\t" + name) for line in everything.splitlines())
-    listed = json.loads(opensfn(server, "executions", machine, "--json").stdout)["executions"]
-    assert [e["name"] for e in listed] == ["e2", "e1"]
-    assert opensfn(server, "executions", machine, "--status", "RUNNING").stdout.splitlines()[1:] == []
+    assert any(line.startswith(f"e1\tFAILED\t{name}\t") for line in everything.stdout.splitlines())
+    assert [e["name"] for e in parsed(as_json)["executions"]] == ["e2", "e1"]
+    assert running.stdout.splitlines() == ["NAME\tSTATUS\tSTATE MACHINE\tSTARTED\tDURATION\tARN"]
 
 
 # --------------------------------------------------------------------------- validate
@@ -375,8 +431,6 @@ def test_executions_lists_status_and_duration(server: Server, sfn: Any, make_mac
 
 def test_validate_valid_and_invalid(server: Server, write: Callable[[str, Any], Path]) -> None:
     good = write("good.json", CHOICE)
-    done = opensfn(server, "validate", str(good))
-    assert (done.returncode, done.stdout) == (0, f"{good}: OK\n")
     broken = {
         "StartAt": "A",
         "States": {"A": {"Type": "Pass", "Next": "Nowhere"}, "B": {"Type": "Bogus", "End": True}},
@@ -384,14 +438,20 @@ def test_validate_valid_and_invalid(server: Server, write: Callable[[str, Any], 
     bad = write("bad.json", broken)
     expected = validate_response(json.dumps(broken))
     assert expected["result"] == "FAIL"
-    done = opensfn(server, "validate", str(bad))
+    ok, done, local, remote = opensfn_all(
+        server,
+        ["validate", str(good)],
+        ["validate", str(bad)],
+        ["validate", str(bad), "--json"],
+        ["validate", str(bad), "--json", "--endpoint-url", server.url],  # the API's answer
+    )
+    assert (ok.returncode, ok.stdout) == (0, f"{good}: OK\n")
     assert done.returncode == 1
     assert done.stdout.splitlines() == [
-        f"{bad}: ERROR {d['code']} at {d['location']}: {d['message']}" for d in expected["diagnostics"]
+        f"{bad}: ERROR {d['code']} at {d['location']}: {d['message']}"
+        for d in expected["diagnostics"]
     ]
     assert "Missing 'Next' target: Nowhere" in done.stdout
-    local = opensfn(server, "validate", str(bad), "--json")
-    remote = opensfn(server, "validate", str(bad), "--json", "--endpoint-url", server.url)
     assert json.loads(local.stdout) == json.loads(remote.stdout) == expected
     assert remote.returncode == local.returncode == 1
     not_json = opensfn(server, "validate", "-", stdin="{oops")
@@ -419,14 +479,18 @@ def test_helpers_start_and_wait(sfn: Any, make_machine: Any) -> None:
     assert wait_for_execution(slow, client=sfn)["status"] == "ABORTED"
 
 
-def test_helpers_history_and_adhoc_runs(sfn: Any, make_machine: Any, unique: Callable[[str], str]) -> None:
+def test_helpers_history_and_adhoc_runs(
+    sfn: Any, make_machine: Any, unique: Callable[[str], str]
+) -> None:
     states = {f"S{i}": {"Type": "Pass", "Next": f"S{i + 1}"} for i in range(5)}
     states["S5"] = {"Type": "Pass", "End": True}
     ex = sfn.start_execution(stateMachineArn=make_machine({"StartAt": "S0", "States": states}))
     watched = [e["id"] for e in watch_history(ex["executionArn"], client=sfn)]
     paged = [e["id"] for e in iter_history(ex["executionArn"], page_size=3, client=sfn)]
-    backwards = [e["id"] for e in iter_history(ex["executionArn"], page_size=4, reverse=True, client=sfn)]
-    assert watched == paged == list(range(1, 16)) == backwards[::-1]
+    backwards = [
+        e["id"] for e in iter_history(ex["executionArn"], page_size=4, reverse=True, client=sfn)
+    ]
+    assert watched == paged == list(range(1, 15)) == backwards[::-1]
 
     before = {m["name"] for m in sfn.list_state_machines()["stateMachines"]}
     assert run_definition(CHOICE, {"n": 0}, client=sfn) == {"n": 0, "size": "small"}

@@ -375,3 +375,16 @@ def test_history_limit_fails_the_execution() -> None:
     assert h.status == "FAILED"
     assert h.closing()["executionFailedEventDetails"]["error"] == "States.Runtime"
     assert len(h.events) <= interpreter.HISTORY_LIMIT
+
+
+def test_catch_on_an_end_state_goes_to_the_catchers_next() -> None:
+    states = {
+        "A": task(Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Handled"}]),
+        "Handled": {"Type": "Pass", "Result": "handled", "End": True},
+    }
+    h = Harness(machine(states))
+    h.start()
+    [t] = h.pending_tasks()
+    h.fail(t.task_id, "Boom")
+    assert h.status == "SUCCEEDED"
+    assert h.closing()["executionSucceededEventDetails"]["output"] == '"handled"'

@@ -8,10 +8,16 @@ from typing import Any
 
 import orjson
 
-from opensfn.api import arns, pagination
+from opensfn.api import arns, express, map_runs, pagination, versions
 from opensfn.api.context import RequestContext
-from opensfn.api.machines import current_revision, get_machine
-from opensfn.errors import ExecutionDoesNotExist, InvalidExecutionInput
+from opensfn.api.machines import get_machine
+from opensfn.errors import (
+    ExecutionDoesNotExist,
+    InvalidExecutionInput,
+    StateMachineTypeNotSupported,
+    ValidationException,
+)
+from opensfn.store import versions as vstore
 from opensfn.store.records import ExecutionRecord
 
 MAX_PAYLOAD_BYTES = 262_144
@@ -48,15 +54,26 @@ def check_input(text: str) -> str:
 
 
 async def start_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-    """StartExecution (idempotent by name: same name and input while RUNNING)."""
-    m = get_machine(ctx, p["stateMachineArn"])
+    """StartExecution (idempotent by name: same name and input while RUNNING).
+
+    The ARN may name the machine, one of its versions or one of its aliases; an EXPRESS
+    machine's execution runs in memory (``api.express``).
+    """
+    # Step Functions Local's mock test cases: "stateMachineArn#TestCase" (issue #5).
+    machine_arn, _, test_case = p["stateMachineArn"].partition("#")
+    target = versions.resolve(ctx, machine_arn)
+    m = target.machine
     name = p.get("name")
     name = str(uuid.uuid4()) if name is None else arns.check_name(name)
     raw = p.get("input")
     input_text = "{}" if raw is None else check_input(raw)
-    revision = current_revision(ctx, m)
+    if m.type == "EXPRESS":
+        return express.start_express(ctx, target, name, input_text)
     arn = arns.execution_of(m.arn, name)
-    started = await ctx.runtime.start_execution(m, revision, arn, name, input_text)
+    await versions.remember_source(ctx, target, arn)
+    started = await ctx.runtime.start_execution(
+        m, target.revision, arn, name, input_text, test_case or None
+    )
     return {"executionArn": started.execution_arn, "startDate": started.start_date}
 
 
@@ -73,6 +90,11 @@ async def describe_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str
     }
     if rec.stop_date is not None:
         out["stopDate"] = rec.stop_date
+    source = vstore.get_source(ctx.store, rec.arn)
+    if source is not None:
+        out["stateMachineVersionArn"] = source.version_arn
+        if source.alias_arn is not None:
+            out["stateMachineAliasArn"] = source.alias_arn
     if with_data:
         out["input"] = rec.input
     out["inputDetails"] = {"included": with_data}
@@ -103,7 +125,7 @@ async def stop_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str, An
     return {"stopDate": rec.stop_date if rec.stop_date is not None else time.time()}
 
 
-def _list_item(rec: ExecutionRecord) -> dict[str, Any]:
+def _list_item(ctx: RequestContext, rec: ExecutionRecord) -> dict[str, Any]:
     item: dict[str, Any] = {
         "executionArn": rec.arn,
         "stateMachineArn": rec.machine_arn,
@@ -113,20 +135,51 @@ def _list_item(rec: ExecutionRecord) -> dict[str, Any]:
     }
     if rec.stop_date is not None:
         item["stopDate"] = rec.stop_date
+    source = vstore.get_source(ctx.store, rec.arn)
+    if source is not None:
+        item["stateMachineVersionArn"] = source.version_arn
+        if source.alias_arn is not None:
+            item["stateMachineAliasArn"] = source.alias_arn
     return item
 
 
 async def list_executions(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-    """ListExecutions: newest first, optionally one status only."""
-    m = get_machine(ctx, p["stateMachineArn"])
+    """ListExecutions: newest first, optionally one status only.
+
+    ``stateMachineArn`` may be a version or alias ARN (only the executions started
+    through it); ``mapRunArn`` lists a Map Run's child executions instead.
+    """
+    if p.get("mapRunArn") is not None:
+        return await map_runs.list_child_executions(ctx, p)
+    target_arn = p.get("stateMachineArn")
+    if target_arn is None:
+        raise ValidationException("Must provide a StateMachine ARN or MapRun ARN")
+    base, qualifier = versions.split_qualified(target_arn)
+    m = get_machine(ctx, base) if qualifier is None else versions.resolve(ctx, target_arn).machine
+    if m.type == "EXPRESS":
+        raise StateMachineTypeNotSupported(
+            "This operation is not supported by this type of state machine"
+        )
+    through = None if qualifier is None else vstore.executions_through(ctx.store, target_arn)
     before = pagination.decode("ListExecutions", p.get("nextToken"))
     size = pagination.page_size(p)
-    rows = ctx.store.list_executions(
-        m.arn, p.get("statusFilter"), 2**62 if before is None else int(before), size + 1
-    )
-    out: dict[str, Any] = {"executions": [_list_item(r) for r in rows[:size]]}
-    if len(rows) > size:
-        out["nextToken"] = pagination.encode("ListExecutions", rows[size - 1].id)
+    position = 2**62 if before is None else int(before)
+    items: list[ExecutionRecord] = []
+    more = False
+    while True:  # a version/alias filter may skip rows: read on until the page is full
+        rows = ctx.store.list_executions(m.arn, p.get("statusFilter"), position, size + 1)
+        for r in rows:
+            if through is None or r.arn in through:
+                if len(items) == size:
+                    more = True
+                    break
+                items.append(r)
+        if more or len(rows) <= size:
+            break
+        position = rows[-1].id
+    out: dict[str, Any] = {"executions": [_list_item(ctx, r) for r in items]}
+    if more:
+        out["nextToken"] = pagination.encode("ListExecutions", items[-1].id)
     return out
 
 

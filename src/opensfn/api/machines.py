@@ -22,8 +22,10 @@ from opensfn.errors import (
     MissingRequiredParameter,
     StateMachineAlreadyExists,
     StateMachineDoesNotExist,
+    ValidationException,
 )
 from opensfn.runtime import engine_link
+from opensfn.store import versions as versions_store
 from opensfn.store import writes
 from opensfn.store.records import MachineRecord, RevisionRecord
 
@@ -82,7 +84,11 @@ def current_revision(ctx: RequestContext, m: MachineRecord) -> RevisionRecord:
 
 
 async def create_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-    """CreateStateMachine (idempotent on name, definition, type, logging and tracing)."""
+    """CreateStateMachine (idempotent on name, definition, type, logging and tracing).
+
+    With ``publish`` the first revision is published as version 1 at once.
+    """
+    _check_publish(p)
     name = arns.check_name(p["name"])
     machine_type = p.get("type") or "STANDARD"
     logging = _logging(p.get("loggingConfiguration"))
@@ -99,7 +105,8 @@ async def create_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
         )
         if not same:
             raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
-        return {"stateMachineArn": arn, "creationDate": existing.creation_date}
+        out = {"stateMachineArn": arn, "creationDate": existing.creation_date}
+        return await _maybe_publish(ctx, existing, existing.revision_id, p, out)
     tags = tag_pairs(p.get("tags"))
     check_tag_count(arn, len({k for k, _ in tags}))
     compiled = check_definition(p["definition"], machine_type)
@@ -128,7 +135,26 @@ async def create_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
             raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'") from exc
         raise
     ctx.runtime.remember_machine(arn, revision_id, compiled)
-    return {"stateMachineArn": arn, "creationDate": now}
+    return await _maybe_publish(
+        ctx, record, revision_id, p, {"stateMachineArn": arn, "creationDate": now}
+    )
+
+
+def _check_publish(p: dict[str, Any]) -> None:
+    if p.get("versionDescription") is not None and not p.get("publish"):
+        raise ValidationException("Version description can only be set when publish is true")
+
+
+async def _maybe_publish(
+    ctx: RequestContext, m: MachineRecord, revision_id: str, p: dict[str, Any], out: dict[str, Any]
+) -> dict[str, Any]:
+    """``out`` plus ``stateMachineVersionArn`` when the request asked to publish."""
+    if p.get("publish"):
+        from opensfn.api.versions import publish  # versions builds on this module
+
+        version = await publish(ctx, m, revision_id, p.get("versionDescription"))
+        out["stateMachineVersionArn"] = version.arn
+    return out
 
 
 def _describe(m: MachineRecord, revision: RevisionRecord) -> dict[str, Any]:
@@ -149,13 +175,28 @@ def _describe(m: MachineRecord, revision: RevisionRecord) -> dict[str, Any]:
 
 
 async def describe_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-    """DescribeStateMachine."""
-    m = get_machine(ctx, p["stateMachineArn"])
+    """DescribeStateMachine of a machine or of one of its versions (``…:name:<n>``)."""
+    arn = p["stateMachineArn"]
+    parsed = arns.parse(arn)
+    if parsed.kind == "stateMachine" and len(parsed.parts) == 2 and parsed.parts[1].isdigit():
+        from opensfn.api import versions  # versions builds on this module
+
+        version = versions.get_version(ctx, arn)
+        m = get_machine(ctx, version.machine_arn)
+        out = _describe(m, versions.revision_of(ctx, version))
+        out["stateMachineArn"] = version.arn
+        out["revisionId"] = version.revision_id
+        if version.description is not None:
+            out["description"] = version.description
+        out["creationDate"] = version.creation_date
+        return out
+    m = get_machine(ctx, arn)
     return _describe(m, current_revision(ctx, m))
 
 
 async def update_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
     """UpdateStateMachine: a new revision; running executions keep theirs."""
+    _check_publish(p)
     m = get_machine(ctx, p["stateMachineArn"])
     keys = ("definition", "roleArn", "loggingConfiguration", "tracingConfiguration")
     if all(p.get(k) is None for k in keys):
@@ -183,12 +224,21 @@ async def update_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
     await ctx.store.submit(writes.update_machine(revision))
     if compiled is not None:
         ctx.runtime.remember_machine(m.arn, revision.revision_id, compiled)
-    return {"updateDate": now, "revisionId": revision.revision_id}
+    out = {"updateDate": now, "revisionId": revision.revision_id}
+    return await _maybe_publish(ctx, m, revision.revision_id, p, out)
 
 
 async def delete_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-    """DeleteStateMachine: its running executions are stopped, then the machine is gone."""
+    """DeleteStateMachine: its running executions are stopped, then the machine is gone
+    with its versions and aliases (AWS: DELETING until the executions end; opensfn ends
+    them at once, so DELETING is never observed)."""
     arn = p["stateMachineArn"]
+    parsed = arns.parse(arn)
+    if parsed.kind == "stateMachine" and len(parsed.parts) == 2:
+        raise ValidationException(
+            "Unable to delete a state machine version or alias with DeleteStateMachine. "
+            "Use DeleteStateMachineVersion or DeleteStateMachineAlias instead."
+        )
     arns.state_machine(arn)
     if ctx.store.get_machine(arn) is None:
         return {}
@@ -197,6 +247,7 @@ async def delete_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
         if ex is not None and not ex.closed:
             await ctx.runtime.stop_execution(ex, None, None)
     await ctx.store.submit(writes.delete_machine(arn))
+    await ctx.store.submit(versions_store.delete_machine_extras(arn))
     return {}
 
 

@@ -3,8 +3,8 @@
 Rules: each handler is ``async (RequestContext, params) -> dict | bytes`` where params
 were already checked against the botocore model (required members, types, lengths,
 enums); a dict is encoded as JSON, bytes are sent as they are (already JSON); errors
-are raised as ``opensfn.errors.ApiError``. Operations absent here answer
-UnknownOperationException.
+are raised as ``opensfn.errors.ApiError``. Every operation of the botocore model has an
+entry (a test checks it); a name absent here answers UnknownOperationException.
 """
 
 from __future__ import annotations
@@ -12,7 +12,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from opensfn.api import activities, executions, machines, tags
+from opensfn.api import (
+    activities,
+    executions,
+    express,
+    machines,
+    map_runs,
+    redrive,
+    tags,
+    test_state,
+    versions,
+)
 from opensfn.api.context import RequestContext
 
 Handler = Callable[[RequestContext, dict[str, Any]], Awaitable[dict[str, Any] | bytes]]
@@ -41,4 +51,19 @@ OPERATIONS: dict[str, Handler] = {
     "UntagResource": tags.untag_resource,
     "UpdateStateMachine": machines.update_state_machine,
     "ValidateStateMachineDefinition": machines.validate_state_machine_definition,
+    # Express, versions and aliases, map runs, redrive, TestState.
+    "StartSyncExecution": express.start_sync_execution,
+    "PublishStateMachineVersion": versions.publish_state_machine_version,
+    "ListStateMachineVersions": versions.list_state_machine_versions,
+    "DeleteStateMachineVersion": versions.delete_state_machine_version,
+    "CreateStateMachineAlias": versions.create_state_machine_alias,
+    "DescribeStateMachineAlias": versions.describe_state_machine_alias,
+    "UpdateStateMachineAlias": versions.update_state_machine_alias,
+    "DeleteStateMachineAlias": versions.delete_state_machine_alias,
+    "ListStateMachineAliases": versions.list_state_machine_aliases,
+    "DescribeMapRun": map_runs.describe_map_run,
+    "ListMapRuns": map_runs.list_map_runs,
+    "UpdateMapRun": map_runs.update_map_run,
+    "RedriveExecution": redrive.redrive_execution,
+    "TestState": test_state.test_state,
 }

@@ -8,20 +8,16 @@ knows all 37 without a table of its own; the request is the operation's JSON inp
 from __future__ import annotations
 
 import functools
-import os
-import stat
-import sys
-from pathlib import Path
 from typing import Any
 
 import click
-import orjson
 
 from opensfn.client.cli import cli
-from opensfn.client.connect import EXIT_BAD_REQUEST, aws_errors, aws_options, client_from, fail
+from opensfn.client.connect import aws_errors, aws_options, client_from
+from opensfn.client.inputs import parse_request, read_json_arg
 from opensfn.client.render import print_json
 
-__all__ = ["call", "operation_names", "read_json_arg", "resolve_action"]
+__all__ = ["call", "operation_names", "resolve_action"]
 
 
 @functools.cache
@@ -45,48 +41,6 @@ def resolve_action(action: str) -> str | None:
     ``start_execution`` (any case); ``None`` when there is none."""
     wanted = _key(action)
     return next((op for op in operation_names() if _key(op) == wanted), None)
-
-
-def _stdin_is_data() -> bool:
-    # Only a pipe or a redirected file is read implicitly: a terminal would wait for
-    # typing, and /dev/null, sockets and the like mean "no request given".
-    try:
-        mode = os.fstat(sys.stdin.fileno()).st_mode
-    except (OSError, ValueError, AttributeError):
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
-
-
-def read_json_arg(value: str | None, *, default: str = "{}", stdin: bool = True) -> str:
-    """The JSON text an ``--input`` value names.
-
-    ``@path`` is a file's content, ``-`` is stdin, anything else is the JSON itself;
-    without a value it is stdin when stdin is a pipe or a file (and ``stdin`` allows),
-    else ``default``.
-    """
-    if value is None:
-        return sys.stdin.read() if stdin and _stdin_is_data() else default
-    if value == "-":
-        return sys.stdin.read()
-    if value.startswith("@"):
-        try:
-            return Path(value[1:]).expanduser().read_text()
-        except OSError as exc:
-            fail(f"cannot read {value[1:]}: {exc.strerror}", EXIT_BAD_REQUEST)
-    return value
-
-
-def parse_request(text: str) -> dict[str, Any]:
-    """The request object in ``text``; exit 252 when it is not a JSON object."""
-    if not text.strip():
-        return {}
-    try:
-        request = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        fail(f"the request is not valid JSON: {exc}", EXIT_BAD_REQUEST)
-    if not isinstance(request, dict):
-        fail("the request must be a JSON object", EXIT_BAD_REQUEST)
-    return request
 
 
 def _pages(method: Any, request: dict[str, Any], follow: bool) -> dict[str, Any]:

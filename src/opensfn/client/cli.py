@@ -50,9 +50,59 @@ def cli() -> None:
     default=None,
     help="GetActivityTask long-poll [60; OPENSFN_ACTIVITY_POLL_SECONDS].",
 )
+@click.option(
+    "--auth",
+    is_flag=True,
+    default=None,
+    help="Verify SigV4 signatures against --credentials [off; OPENSFN_AUTH].",
+)
+@click.option(
+    "--credentials",
+    default=None,
+    help="Access keys file: 'KEY SECRET ACCOUNT' per line [OPENSFN_CREDENTIALS].",
+)
+@click.option(
+    "--lambda",
+    "lambdas",
+    multiple=True,
+    metavar="NAME=MODULE:FUNCTION",
+    help="Run Lambda function NAME as a local Python handler (repeatable) [OPENSFN_LAMBDAS].",
+)
+@click.option(
+    "--lambda-endpoint",
+    default=None,
+    help="Lambda-compatible endpoint for other functions [OPENSFN_LAMBDA_ENDPOINT, LAMBDA_ENDPOINT].",
+)
+@click.option(
+    "--endpoint",
+    "endpoints",
+    multiple=True,
+    metavar="SERVICE=URL",
+    help="Endpoint of an AWS service for Task integrations (repeatable) [OPENSFN_ENDPOINTS].",
+)
+@click.option("--sqs-endpoint", default=None, help="SQS endpoint [SQS_ENDPOINT].")
+@click.option("--sns-endpoint", default=None, help="SNS endpoint [SNS_ENDPOINT].")
+@click.option("--dynamodb-endpoint", default=None, help="DynamoDB endpoint [DYNAMODB_ENDPOINT].")
+@click.option(
+    "--step-functions-endpoint",
+    default=None,
+    help="Endpoint for aws-sdk:sfn Tasks [this server; STEP_FUNCTIONS_ENDPOINT].",
+)
+@click.option(
+    "--mock-config",
+    default=None,
+    help="Step Functions Local mock configuration file [OPENSFN_MOCK_CONFIG, SFN_MOCK_CONFIG].",
+)
+@click.option(
+    "--http-connections",
+    default=None,
+    help="JSON file of connections for HTTP Tasks [OPENSFN_HTTP_CONNECTIONS].",
+)
 def serve(**flags: object) -> None:
     """Run the Step Functions API server."""
     import uvicorn
+
+    _integration_flags(flags)
 
     from opensfn.api.app import create_app
 
@@ -76,6 +126,24 @@ def serve(**flags: object) -> None:
         timeout_graceful_shutdown=5,
     )
     uvicorn.Server(config).run()
+
+
+def _integration_flags(flags: dict[str, object]) -> None:
+    """Repeatable flags become the comma-separated settings; every integration flag is also
+    exported as its OPENSFN_* variable, because the runtime builds its integrations from
+    the environment until ``create_app`` hands it the settings."""
+    import os
+
+    for name in ("lambdas", "endpoints"):
+        values = flags.get(name)
+        flags[name] = ",".join(map(str, values)) if isinstance(values, tuple) and values else None
+    for name in (
+        "lambdas", "lambda_endpoint", "endpoints", "sqs_endpoint", "sns_endpoint",
+        "dynamodb_endpoint", "step_functions_endpoint", "mock_config", "http_connections",
+        "host", "port", "region", "account_id",
+    ):  # fmt: skip
+        if flags.get(name) is not None:
+            os.environ[f"OPENSFN_{name.upper()}"] = str(flags[name])
 
 
 def main() -> None:

@@ -23,10 +23,10 @@ from rich.live import Live
 from rich.spinner import Spinner
 from rich.text import Text
 
-from opensfn.client.call import read_json_arg
 from opensfn.client.cli import cli
 from opensfn.client.connect import aws_errors, aws_options, client_from
 from opensfn.client.helpers import deploy, watch_history
+from opensfn.client.inputs import read_json_arg
 from opensfn.client.render import console, duration, elapsed, event_details, print_json
 
 __all__ = ["EXIT_STATUS", "Progress", "default_machine_name", "run"]
@@ -130,7 +130,8 @@ class Progress:
     "machine_type",
     type=click.Choice(["STANDARD", "EXPRESS"]),
     default="STANDARD",
-    help="Type of a machine created from FILE.",
+    help="Type of a machine created from FILE; EXPRESS runs with StartSyncExecution "
+    "(no live progress).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress, only the output.")
 @click.option("--detach", is_flag=True, help="Print the execution ARN and return at once.")
@@ -177,6 +178,10 @@ def run(
         request: dict[str, Any] = {"stateMachineArn": machine_arn, "input": execution_input}
         if name:
             request["name"] = name
+        if machine_type == "EXPRESS" and not detach:
+            # Express executions keep no history to follow: run synchronously instead.
+            _finish(sfn.start_sync_execution(**request))
+            return
         execution_arn = sfn.start_execution(**request)["executionArn"]
         if detach:
             click.echo(execution_arn)

@@ -97,12 +97,15 @@ def goto_exit(
         own = frame.get("vars")
         frame["vars"] = {**own, **assigned} if own else dict(assigned)
     run.emit(frame, state.type + "StateExited", "stateExitedEventDetails", details)
-    nxt = frame.pop("next_override", None) or state.next
+    # A Catch or a Choice names the next state itself, even on a state with End.
+    nxt = frame.pop("next_override", None)
     if raw is None:
         frame.pop("text", None)
     else:
         frame["text"] = raw
-    if terminal or state.end or nxt is None:
+    if nxt is None and not terminal and not state.end:
+        nxt = state.next
+    if nxt is None:
         frame["phase"] = "done"
         frame["out"] = output
         return

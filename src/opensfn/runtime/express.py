@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 import uuid
 import weakref
 from dataclasses import dataclass
@@ -42,6 +41,11 @@ from opensfn.runtime.queues import ActivityQueues
 from opensfn.runtime.timers import Timers
 
 LOG = logging.getLogger("opensfn.express")
+
+# Express executions cannot be redriven, and AWS's $$.Execution has no RedriveCount for
+# them. The engine omits the key when ``ExecutionInfo.redrive_count`` is None (typed Any
+# here until the protocol's field is declared ``int | None``).
+NO_REDRIVE_COUNT: Any = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class ExpressRunner:
             info.state_machine_name,
             info.role_arn,
             ctx.now,
+            redrive_count=NO_REDRIVE_COUNT,
         )
         t = engine_link.start(machine, info, input_text, ctx)
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
@@ -106,11 +111,6 @@ class ExpressRunner:
         self.live[info.execution_arn] = ex
         self._after(ex, t, ctx)
         return ex
-
-    async def run_sync(self, machine: Any, info: ExecutionInfo, input_text: str) -> Outcome:
-        """StartSyncExecution: start and wait for the end."""
-        ex = self.start(machine, info, input_text)
-        return await asyncio.shield(ex.done)
 
     def deliver(self, execution_arn: str, trigger: Trigger) -> None:
         """Queue ``trigger`` for the execution (applied on the next loop turn, in order)."""
@@ -193,8 +193,3 @@ def new_execution_arn(machine_arn: str, name: str) -> str:
     """``arn:aws:states:<region>:<account>:express:<machine>:<name>:<uuid>``."""
     prefix, _, machine_name = machine_arn.rpartition(":stateMachine:")
     return f"{prefix}:express:{machine_name.split(':', 1)[0]}:{name}:{uuid.uuid4()}"
-
-
-def now() -> float:
-    """Epoch seconds (one place, so the API module reads no clock of its own)."""
-    return time.time()

@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from opensfn.config import Settings
 from opensfn.engine.protocol import (
     CancelTask,
     CancelTimer,
@@ -37,6 +38,7 @@ from opensfn.engine.protocol import (
     Trigger,
 )
 from opensfn.errors import ExecutionAlreadyExists, InternalFailure
+from opensfn.runtime import dispatch as integrations
 from opensfn.runtime import engine_link, tokens
 from opensfn.runtime.dispatch import dispatch
 from opensfn.runtime.queues import ActivityQueues
@@ -88,8 +90,11 @@ def _context(secret: bytes = b"", execution_arn: str = "") -> StepContext:
 class Runtime:
     """Owns the open executions, their timers and the activity queues."""
 
-    def __init__(self, store: Store, wait_scale: float) -> None:
+    def __init__(self, store: Store, wait_scale: float, settings: Settings | None = None) -> None:
         self.store = store
+        # Integrations hook (issue #5): Task dispatchers' state; None settings: from the env.
+        self.integrations = integrations.build_integrations(settings)
+        self.integrations.runtime = self
         self.queues = ActivityQueues()
         self.timers = Timers(wait_scale, self._timer_fired)
         self.open: dict[str, OpenExecution] = {}
@@ -134,6 +139,7 @@ class Runtime:
     async def shutdown(self) -> None:
         """Disarm timers and wait for the writes in flight."""
         self.timers.cancel_all()
+        self.integrations.pool.shutdown(wait=False, cancel_futures=True)  # integrations hook
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
@@ -154,9 +160,16 @@ class Runtime:
     # ------------------------------------------------------------------ executions
 
     async def start_execution(
-        self, m: MachineRecord, revision: RevisionRecord, arn: str, name: str, input_text: str
+        self,
+        m: MachineRecord,
+        revision: RevisionRecord,
+        arn: str,
+        name: str,
+        input_text: str,
+        test_case: str | None = None,
     ) -> Started:
-        """Start an execution (idempotent by name as AWS defines it) and commit it."""
+        """Start an execution (idempotent by name as AWS defines it) and commit it;
+        ``test_case`` selects mocked Task results (``stateMachineArn#TestCase``)."""
         existing = self.open.get(arn)
         if existing is not None:
             if existing.closed or existing.input != input_text:
@@ -167,6 +180,8 @@ class Runtime:
             if rec.status == "RUNNING" and rec.input == input_text:
                 return Started(arn, rec.start_date)
             raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
+        if test_case:  # integrations hook: mocked results for this execution
+            integrations.select_test_case(self, arn, m.name, test_case)
         ctx = _context(self.secret, arn)
         info = ExecutionInfo(
             execution_arn=arn,
@@ -205,6 +220,8 @@ class Runtime:
         ex.stop_date = ctx.now.timestamp()
         self.timers.cancel_execution(ex.info.execution_arn)
         self.queues.cancel_execution(ex.info.execution_arn)
+        # integrations hook: drop its calls, stop .sync children, answer a .sync parent
+        integrations.closed(self, ex, t.status, ex.stop_date, t.output, t.error, t.cause)
         return Closing(t.status, ex.stop_date, t.output, t.error, t.cause)
 
     def _commit(self, ex: OpenExecution, t: Transition, batch: Any) -> asyncio.Future[Any]:
@@ -266,7 +283,7 @@ class Runtime:
             elif isinstance(cmd, ScheduleTask):
                 dispatch(self, arn, cmd)
             elif isinstance(cmd, CancelTask):
-                self.queues.cancel(arn, cmd.task_id)
+                integrations.cancel(self, arn, cmd.task_id)  # queues, calls, .sync children
 
     async def stop_execution(
         self, ex: OpenExecution, error: str | None, cause: str | None

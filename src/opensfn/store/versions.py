@@ -67,9 +67,7 @@ def get_version(store: Store, machine_arn: str, version: int) -> VersionRecord |
     return VersionRecord(*rows[0]) if rows else None
 
 
-def list_versions(
-    store: Store, machine_arn: str, below: int, limit: int
-) -> list[VersionRecord]:
+def list_versions(store: Store, machine_arn: str, below: int, limit: int) -> list[VersionRecord]:
     """Versions numbered below ``below``, newest first."""
     rows = store.rows(
         f"SELECT {_VERSION_COLS} FROM machine_versions WHERE machine_arn = ? AND version < ? "

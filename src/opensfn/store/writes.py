@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from opensfn.store import map_runs
 from opensfn.store.records import (
     ActivityRecord,
     Closing,
@@ -153,6 +154,9 @@ def _insert_events(conn: sqlite3.Connection, execution_id: int, events: Sequence
             "INSERT INTO events (execution_id, id, body) VALUES (?, ?, ?)",
             [(execution_id, e["id"], orjson.dumps(e).decode()) for e in events],
         )
+        # Hook: Distributed Map runs are recorded from their events, in the same transaction.
+        if any(e["type"].startswith("MapRun") for e in events):
+            map_runs.record_events(conn, execution_id, events)
 
 
 def _close(conn: sqlite3.Connection, execution_id: int, c: Closing) -> None:
@@ -161,6 +165,8 @@ def _close(conn: sqlite3.Connection, execution_id: int, c: Closing) -> None:
         "WHERE id = ?",
         (c.status, c.output, c.error, c.cause, c.stop_date, execution_id),
     )
+    # Hook: map runs still running end with their execution.
+    map_runs.close_all(conn, execution_id, c.status, c.stop_date)
 
 
 def start_execution(

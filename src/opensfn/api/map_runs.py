@@ -1,0 +1,138 @@
+"""Map Run operations: DescribeMapRun, ListMapRuns, UpdateMapRun, and ListExecutions of a run.
+
+A Map Run ARN is ``…:mapRun:<machine>/<map label>:<uuid>``; its "state machine" (what
+ListMapRuns reports) is ``…:stateMachine:<machine>/<map label>``. opensfn runs a
+Distributed Map's iterations inside the parent execution, so a run has no child
+execution records: the counts are derived from the run's item count and status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opensfn.api import arns, pagination
+from opensfn.api.context import RequestContext
+from opensfn.errors import ExecutionDoesNotExist, InvalidArn, ResourceNotFound, ValidationException
+from opensfn.store import map_runs as store_runs
+
+# Map run status -> the count (of items and of child executions) its items are in.
+# Rules: a RUNNING run's items are all "running"; an ended run's are all in the one
+# bucket of its status.
+_BUCKET = {"RUNNING": "running", "SUCCEEDED": "succeeded", "FAILED": "failed", "ABORTED": "aborted"}
+_COUNT_KEYS = ("pending", "running", "succeeded", "failed", "timedOut", "aborted")
+
+
+def _check_arn(arn: str) -> None:
+    parsed = arns.parse(arn)
+    if parsed.kind != "mapRun":
+        raise InvalidArn(f"Invalid Arn: 'Resource type not valid in this context: {parsed.kind}'")
+    if len(parsed.parts) != 2 or "/" not in parsed.parts[0]:
+        raise InvalidArn(f"Invalid Arn: 'Invalid ARN resource: {arn}'")
+
+
+def _get(ctx: RequestContext, arn: str) -> store_runs.MapRunRecord:
+    _check_arn(arn)
+    run = store_runs.get(ctx.store, arn)
+    if run is None:
+        raise ResourceNotFound(f"Resource not found: '{arn}'")
+    return run
+
+
+def _execution_arn(ctx: RequestContext, execution_id: int) -> str:
+    rows = ctx.store.rows("SELECT arn FROM executions WHERE id = ?", (execution_id,))
+    return str(rows[0][0]) if rows else ""
+
+
+def _counts(run: store_runs.MapRunRecord) -> dict[str, int]:
+    counts = dict.fromkeys(_COUNT_KEYS, 0)
+    counts[_BUCKET.get(run.status, "running")] = run.total
+    counts["total"] = run.total
+    counts["resultsWritten"] = 0
+    counts["failuresNotRedrivable"] = 0
+    counts["pendingRedrive"] = 0
+    return counts
+
+
+def machine_of_run(map_run_arn: str) -> str:
+    """The ``…:stateMachine:<machine>/<label>`` ARN of a map run."""
+    prefix, _, rest = map_run_arn.partition(":mapRun:")
+    return f"{prefix}:stateMachine:{rest.rsplit(':', 1)[0]}"
+
+
+async def describe_map_run(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+    """DescribeMapRun."""
+    run = _get(ctx, p["mapRunArn"])
+    out: dict[str, Any] = {
+        "mapRunArn": run.arn,
+        "executionArn": _execution_arn(ctx, run.execution_id),
+        "status": run.status,
+        "startDate": run.start_date,
+    }
+    if run.stop_date is not None:
+        out["stopDate"] = run.stop_date
+    out.update(
+        {
+            "maxConcurrency": run.max_concurrency,
+            "toleratedFailurePercentage": run.tolerated_failure_percentage,
+            "toleratedFailureCount": run.tolerated_failure_count,
+            "itemCounts": _counts(run),
+            "executionCounts": _counts(run),
+            "redriveCount": 0,
+        }
+    )
+    return out
+
+
+async def list_map_runs(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+    """ListMapRuns of one execution, in start order."""
+    arn = p["executionArn"]
+    arns.execution(arn)
+    rec = ctx.store.get_execution(arn)
+    if rec is None:
+        raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
+    after = pagination.decode("ListMapRuns", p.get("nextToken")) or 0
+    size = pagination.page_size(p)
+    rows = store_runs.list_for(ctx.store, rec.id, int(after), size + 1)
+    items = []
+    for _, run in rows[:size]:
+        item: dict[str, Any] = {
+            "executionArn": arn,
+            "mapRunArn": run.arn,
+            "stateMachineArn": machine_of_run(run.arn),
+            "startDate": run.start_date,
+        }
+        if run.stop_date is not None:
+            item["stopDate"] = run.stop_date
+        items.append(item)
+    out: dict[str, Any] = {"mapRuns": items}
+    if len(rows) > size:
+        out["nextToken"] = pagination.encode("ListMapRuns", rows[size - 1][0])
+    return out
+
+
+async def update_map_run(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+    """UpdateMapRun: concurrency and failure tolerance of a run."""
+    keys = ("maxConcurrency", "toleratedFailurePercentage", "toleratedFailureCount")
+    if all(p.get(k) is None for k in keys):
+        raise ValidationException(
+            "At least one of the parameters maxConcurrency, toleratedFailurePercentage, "
+            "toleratedFailureCount must be specified"
+        )
+    run = _get(ctx, p["mapRunArn"])
+    await ctx.store.submit(
+        store_runs.update(
+            run.arn,
+            p.get("maxConcurrency"),
+            p.get("toleratedFailurePercentage"),
+            p.get("toleratedFailureCount"),
+        )
+    )
+    return {}
+
+
+async def list_child_executions(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+    """ListExecutions with ``mapRunArn``: the run's child executions (none are recorded)."""
+    if p.get("stateMachineArn") is not None:
+        raise ValidationException("Must provide only one of StateMachine ARN or MapRun ARN")
+    _get(ctx, p["mapRunArn"])
+    return {"executions": []}

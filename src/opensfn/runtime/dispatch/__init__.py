@@ -1,0 +1,127 @@
+"""Dispatchers: who carries out a Task state's work, by resource kind.
+
+``DISPATCHERS`` maps a resource kind (see :func:`resource_kind`) to a function that
+takes the ``ScheduleTask`` command (the rules every dispatcher follows are in
+``dispatch.host``). Before the table is consulted, an execution started with a mock
+test case (``stateMachineArn#TestCase``) takes the Tasks its case names from the mock
+configuration. The runtime tells this package when a task is no longer wanted
+(:func:`cancel`) and when an execution ended (:func:`closed`), so in-flight calls are
+dropped and ``.sync`` children stopped or reported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opensfn.engine.protocol import ScheduleTask, TaskFailed
+from opensfn.runtime.dispatch import activity, lambda_, mocks, nested, sdk
+from opensfn.runtime.dispatch.host import (
+    Dispatcher,
+    DispatchHost,
+    Integrations,
+    build_integrations,
+    integrations_of,
+)
+from opensfn.runtime.dispatch.host import cancel as _cancel_call
+
+__all__ = [
+    "DISPATCHERS",
+    "DispatchHost",
+    "Dispatcher",
+    "Integrations",
+    "build_integrations",
+    "cancel",
+    "closed",
+    "dispatch",
+    "resource_kind",
+    "select_test_case",
+]
+
+
+def resource_kind(resource: str) -> str:
+    """The dispatcher key of a Task resource ARN."""
+    parts = resource.split(":")
+    if len(parts) >= 7 and parts[2] == "states" and parts[5] == "activity":
+        return "activity"
+    if len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function":
+        return "lambda"
+    if resource.startswith("arn:") and len(parts) >= 7 and parts[2] == "states" and parts[5]:
+        service, action = parts[5], parts[6].split(".")[0]
+        key = f"{service}:{action}"
+        return key if key in DISPATCHERS else "service"
+    return "unsupported"
+
+
+def _unsupported(host: DispatchHost, execution_arn: str, cmd: ScheduleTask) -> None:
+    if cmd.wait_for_token:  # completed by SendTask* with its token, nothing to run here
+        return
+    host.deliver(
+        execution_arn,
+        TaskFailed(
+            cmd.task_id,
+            "States.TaskFailed",
+            f"opensfn does not run this resource: {cmd.resource}",
+        ),
+    )
+
+
+def _http(host: DispatchHost, execution_arn: str, cmd: ScheduleTask) -> None:
+    from opensfn.runtime.dispatch import http
+
+    http.invoke(host, execution_arn, cmd)
+
+
+# Resource kind -> dispatcher. Rules: keys are what resource_kind returns ("service:action"
+# keys take those integrations from the generic "service" one); every dispatcher returns
+# at once and reports through the host.
+DISPATCHERS: dict[str, Dispatcher] = {
+    "activity": activity.enqueue,
+    "lambda": lambda_.bare,
+    "lambda:invoke": lambda_.invoke,
+    "states:startExecution": nested.start_execution,
+    "http:invoke": _http,
+    "service": sdk.call,
+    "unsupported": _unsupported,
+}
+
+
+def dispatch(host: DispatchHost, execution_arn: str, cmd: ScheduleTask) -> None:
+    """Hand ``cmd`` to its mocked answer or to the dispatcher of its resource kind."""
+    mocked = mocks.lookup(host, execution_arn, cmd)
+    if mocked is not None:
+        mocks.deliver(host, execution_arn, cmd, mocked)
+        return
+    DISPATCHERS[resource_kind(cmd.resource)](host, execution_arn, cmd)
+
+
+def cancel(host: DispatchHost, execution_arn: str, task_id: str) -> None:
+    """CancelTask: drop the task's call in flight and stop its ``.sync`` child."""
+    host.queues.cancel(execution_arn, task_id)
+    _cancel_call(host, execution_arn, task_id)
+    nested.stop_child(integrations_of(host), execution_arn, task_id)
+
+
+def closed(host: DispatchHost, ex: Any, status: str, stop_date: float, output: str | None,
+           error: str | None, cause: str | None) -> None:  # fmt: skip
+    """An execution ended: drop its calls, stop its children, report it to its parent."""
+    state = integrations_of(host)
+    arn = ex.info.execution_arn
+    for key in [k for k in state.running if k[0] == arn]:
+        _cancel_call(host, *key)
+    nested.parent_closed(state, arn)
+    state.test_cases.pop(arn, None)
+    for key in [k for k in state.mock_calls if k[0] == arn]:
+        del state.mock_calls[key]
+    info = ex.info
+    nested.child_closed(
+        state,
+        nested.Closed(
+            arn, info.state_machine_arn, info.execution_name, ex.input,
+            info.start_time.timestamp(), status, stop_date, output, error, cause,
+        ),
+    )  # fmt: skip
+
+
+def select_test_case(host: DispatchHost, execution_arn: str, machine_name: str, case: str) -> None:
+    """Run ``execution_arn`` with the mock configuration's test case ``case``."""
+    integrations_of(host).test_cases[execution_arn] = (machine_name, case)

@@ -1,0 +1,139 @@
+"""Mocked Task results (Step Functions Local's mock configuration) and the HTTP Task,
+against a live ``opensfn serve`` with a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from conftest import ROLE, wait_status
+from fixtures_integrations import http_url, integrations_server, moto  # noqa: F401
+from live_server import Server, free_port
+
+FN = "arn:aws:lambda:us-east-1:123456789012:function:"
+
+
+@pytest.fixture(scope="module")
+def sfn(integrations_server: Server) -> Any:
+    return integrations_server.client()
+
+
+@pytest.fixture(scope="module")
+def mocked_machine(sfn: Any) -> str:
+    """The machine the mock configuration names: a Lambda call, a callback, a Map, and a
+    real (not mocked) Lambda call at the end."""
+    definition = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "boom"}, "ResultPath": "$.call",
+                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "BackoffRate": 1, "MaxAttempts": 3}],
+                "Next": "Wait",
+            },
+            "Wait": {
+                "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": "https://nowhere.invalid/q", "MessageBody.$": "$$.Task.Token"},
+                "ResultPath": "$.wait", "Next": "Items",
+            },
+            "Items": {
+                "Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.items", "MaxConcurrency": 1,
+                "ItemProcessor": {"StartAt": "Item", "States": {
+                    "Item": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject", "End": True,
+                             "Parameters": {"Bucket": "none", "Key": "none"}}}},
+                "Next": "Real",
+            },
+            "Real": {"Type": "Task", "Resource": FN + "echo", "ResultPath": "$.real", "End": True},
+        },
+    }  # fmt: skip
+    return str(
+        sfn.create_state_machine(
+            name="mocked-machine", definition=json.dumps(definition), roleArn=ROLE
+        )["stateMachineArn"]
+    )
+
+
+def _start(sfn: Any, arn: str, payload: Any) -> str:
+    return str(sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"])
+
+
+def test_mocked_return_callback_and_mixed_run(sfn: Any, mocked_machine: str) -> None:
+    ex = _start(sfn, mocked_machine + "#HappyPath", {"items": []})
+    out = json.loads(wait_status(sfn, ex)["output"])
+    assert out["call"] == {"StatusCode": 200, "Payload": {"mocked": True}}
+    assert out["wait"] == {"fromCallback": 1}  # the callback needs no SendTaskSuccess
+    assert out["real"]["function"] == "echo"  # not in the test case: really invoked
+    types = [e["type"] for e in sfn.get_execution_history(executionArn=ex)["events"]]
+    assert "LambdaFunctionSucceeded" in types and "TaskSucceeded" in types
+
+
+def test_mocked_throws_follow_numbered_ranges_through_retries(
+    sfn: Any, mocked_machine: str
+) -> None:
+    ex = _start(sfn, mocked_machine + "#RetryPath", {"items": []})
+    out = wait_status(sfn, ex, "FAILED", timeout=30)  # the unmocked callback fails on SQS
+    events = sfn.get_execution_history(executionArn=ex)["events"]
+    failures = [e["taskFailedEventDetails"] for e in events if e["type"] == "TaskFailed"]
+    assert [f["error"] for f in failures[:3]] == [
+        "Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.TooManyRequestsException",
+    ]  # fmt: skip
+    succeeded = [e for e in events if e["type"] == "TaskSucceeded"]
+    assert json.loads(succeeded[0]["taskSucceededEventDetails"]["output"]) == {"Payload": "finally"}
+    assert out["error"].startswith("SQS.")
+
+
+def test_mocked_map_iterations(sfn: Any, mocked_machine: str) -> None:
+    ex = _start(sfn, mocked_machine + "#MapPath", {"items": [1, 2, 3, 4]})
+    out = wait_status(sfn, ex, "FAILED", timeout=30)  # Call and Wait run for real and fail
+    assert out["error"] == "BadInput"
+    ex = _start(sfn, mocked_machine + "#MapPath", {"items": [1, 2, 3, 4]})
+    assert wait_status(sfn, ex, "FAILED")["error"] == "BadInput"
+
+
+def _http(sfn: Any, params: dict[str, Any], status: str = "SUCCEEDED") -> dict[str, Any]:
+    definition = {
+        "StartAt": "H",
+        "States": {
+            "H": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::http:invoke",
+                "Parameters": params,
+                "End": True,
+            }
+        },
+    }
+    arn = sfn.create_state_machine(
+        name=f"h-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+    out: dict[str, Any] = wait_status(sfn, _start(sfn, arn, {}), status)
+    return out
+
+
+def test_http_task_request_and_response(sfn: Any, http_url: str) -> None:
+    conn = {"ConnectionArn": "arn:aws:events:us-east-1:123456789012:connection/c"}
+    params = {
+        "ApiEndpoint": http_url + "/items", "Method": "POST", "Authentication": conn,
+        "Headers": {"X-Trace": "t1"}, "QueryParameters": {"q": "a b", "list": [1, 2]},
+        "RequestBody": {"name": "x", "tags": ["p", "q"]},
+        "Transform": {"RequestBodyEncoding": "URL_ENCODED", "RequestEncodingOptions": {"ArrayFormat": "BRACKETS"}},
+    }  # fmt: skip
+    result = json.loads(_http(sfn, params)["output"])
+    assert result["StatusCode"] == 200 and result["StatusText"] == "OK"
+    assert result["Headers"]["content-type"] == ["application/json"]
+    seen = result["ResponseBody"]
+    assert seen["method"] == "POST"
+    assert seen["path"] == "/items?fromConnection=1&q=a%20b&list%5B%5D=1&list%5B%5D=2"
+    assert seen["headers"]["x-api-key"] == "secret" and seen["headers"]["x-trace"] == "t1"
+    assert seen["headers"]["content-type"] == "application/x-www-form-urlencoded"
+    assert seen["body"] == "name=x&tags%5B%5D=p&tags%5B%5D=q"
+
+
+def test_http_task_errors(sfn: Any, http_url: str) -> None:
+    out = _http(sfn, {"ApiEndpoint": http_url + "/status/404", "Method": "GET"}, "FAILED")
+    assert out["error"] == "States.Http.StatusCode.404"
+    assert json.loads(out["cause"])["StatusCode"] == 404
+    closed = f"http://127.0.0.1:{free_port()}/"
+    out = _http(sfn, {"ApiEndpoint": closed, "Method": "GET"}, "FAILED")
+    assert out["error"] == "States.Http.Socket"

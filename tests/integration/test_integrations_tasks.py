@@ -1,0 +1,276 @@
+"""Task integrations against real parts: local Lambda handlers, moto, nested executions,
+callbacks with task tokens (``opensfn serve`` driven by boto3)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+from conftest import ROLE, wait_status
+from fixtures_integrations import Moto, http_url, integrations_server, moto  # noqa: F401
+from live_server import Server
+
+FN = "arn:aws:lambda:us-east-1:123456789012:function:"
+
+
+@pytest.fixture(scope="module")
+def sfn(integrations_server: Server) -> Any:
+    return integrations_server.client()
+
+
+def run(sfn: Any, definition: dict[str, Any], payload: Any = None, status: str = "SUCCEEDED",
+        timeout: float = 20) -> tuple[dict[str, Any], list[dict[str, Any]]]:  # fmt: skip
+    """Create a machine, run it to ``status``; (DescribeExecution, history events)."""
+    arn = sfn.create_state_machine(
+        name=f"it-{uuid.uuid4().hex[:10]}", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload or {}))
+    out = wait_status(sfn, ex["executionArn"], status, timeout)
+    return out, sfn.get_execution_history(executionArn=ex["executionArn"])["events"]
+
+
+def task(resource: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": resource, "End": True, **fields}},
+    }
+
+
+def test_bare_function_arn_returns_the_payload(sfn: Any) -> None:
+    out, events = run(sfn, task(FN + "echo"), {"a": 1})
+    assert json.loads(out["output"]) == {"event": {"a": 1}, "function": "echo"}
+    types = [e["type"] for e in events]
+    assert types[2:5] == [
+        "LambdaFunctionScheduled",
+        "LambdaFunctionStarted",
+        "LambdaFunctionSucceeded",
+    ]
+    out, _ = run(sfn, task(FN + "raw"))
+    assert json.loads(out["output"]) == "raw text"
+
+
+def test_lambda_invoke_returns_the_full_response(sfn: Any) -> None:
+    params = {"FunctionName": "echo", "Payload": {"x.$": "$.x"}}
+    out, events = run(sfn, task("arn:aws:states:::lambda:invoke", Parameters=params), {"x": 5})
+    result = json.loads(out["output"])
+    assert result["Payload"] == {"event": {"x": 5}, "function": "echo"}
+    assert result["StatusCode"] == 200 and result["ExecutedVersion"] == "$LATEST"
+    headers = result["SdkHttpMetadata"]["HttpHeaders"]
+    assert headers["Content-Length"] == str(len(json.dumps(result["Payload"])))
+    assert result["SdkResponseMetadata"]["RequestId"] == headers["x-amzn-RequestId"]
+    assert [e["type"] for e in events][2:5] == ["TaskScheduled", "TaskStarted", "TaskSucceeded"]
+
+
+def test_function_errors_are_named_by_error_type(sfn: Any) -> None:
+    out, _ = run(sfn, task(FN + "boom"), {"v": 1}, status="FAILED")
+    assert out["error"] == "BadInput"
+    cause = json.loads(out["cause"])
+    assert cause["errorType"] == "BadInput" and cause["errorMessage"] == "bad input: {'v': 1}"
+    assert any("boom" in line for line in cause["stackTrace"])
+    params = {"FunctionName": FN + "nope", "Payload": {}}
+    out, _ = run(sfn, task("arn:aws:states:::lambda:invoke", Parameters=params), status="FAILED")
+    assert out["error"] == "Lambda.ResourceNotFoundException"
+    assert out["cause"].startswith(f"Function not found: {FN}nope:$LATEST (Service: AWSLambda;")
+
+
+def test_retry_then_catch_on_a_function_error(sfn: Any) -> None:
+    definition = task(
+        FN + "boom",
+        Retry=[{"ErrorEquals": ["BadInput"], "MaxAttempts": 1, "IntervalSeconds": 1}],
+        Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+    )
+    del definition["States"]["T"]["End"]
+    definition["States"]["T"]["Next"] = "Caught"
+    definition["States"]["Caught"] = {"Type": "Pass", "End": True}
+    out, events = run(sfn, definition)
+    assert json.loads(out["output"])["Error"] == "BadInput"
+    assert [e["type"] for e in events].count("LambdaFunctionFailed") == 2
+
+
+def _queue(moto: Moto) -> tuple[Any, str]:
+    sqs = moto.client("sqs")
+    return sqs, sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+
+
+def test_wait_for_task_token_over_sqs(sfn: Any, moto: Moto) -> None:
+    sqs, url = _queue(moto)
+    definition = task(
+        "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        HeartbeatSeconds=30,
+        Parameters={"QueueUrl": url, "MessageBody": {"token.$": "$$.Task.Token", "n.$": "$.n"}},
+    )
+    arn = sfn.create_state_machine(
+        name=f"cb-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=arn, input='{"n": 7}')["executionArn"]
+    messages: list[Any] = []
+    deadline = time.monotonic() + 10
+    while not messages and time.monotonic() < deadline:
+        messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+    body = json.loads(messages[0]["Body"])
+    assert body["n"] == 7
+    sfn.send_task_heartbeat(taskToken=body["token"])
+    sfn.send_task_success(taskToken=body["token"], output='{"done": true}')
+    out = wait_status(sfn, ex)
+    assert json.loads(out["output"]) == {"done": True}
+    events = sfn.get_execution_history(executionArn=ex)["events"]
+    types = [e["type"] for e in events]
+    assert types[2:6] == ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"]
+    submitted = json.loads(events[4]["taskSubmittedEventDetails"]["output"])
+    assert submitted["MessageId"] == messages[0]["MessageId"] and "SdkHttpMetadata" in submitted
+    with pytest.raises(sfn.exceptions.TaskTimedOut):
+        sfn.send_task_success(taskToken=body["token"], output="{}")
+
+
+def test_callback_heartbeat_timeout(sfn: Any, moto: Moto) -> None:
+    _sqs, url = _queue(moto)
+    definition = task(
+        "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        HeartbeatSeconds=1,
+        Parameters={"QueueUrl": url, "MessageBody.$": "$$.Task.Token"},
+    )
+    out, events = run(sfn, definition, status="FAILED")
+    assert out["error"] == "States.Timeout"
+    assert "TaskTimedOut" in [e["type"] for e in events]
+
+
+def test_service_errors_are_named_as_aws_names_them(sfn: Any) -> None:
+    params = {"TableName": "no-such-table", "Key": {"id": {"S": "1"}}}
+    out, _ = run(
+        sfn, task("arn:aws:states:::aws-sdk:dynamodb:getItem", Parameters=params), status="FAILED"
+    )
+    assert out["error"] == "DynamoDb.ResourceNotFoundException"
+    assert "(Service: DynamoDb, Status Code: 400, Request ID: " in out["cause"]
+    out, _ = run(sfn, task("arn:aws:states:::dynamodb:getItem", Parameters=params), status="FAILED")
+    assert out["error"] == "DynamoDB.ResourceNotFoundException"
+    assert (
+        "(Service: AmazonDynamoDBv2; Status Code: 400; Error Code: ResourceNotFoundException;"
+        in out["cause"]
+    )
+
+
+def test_optimized_and_sdk_calls_against_moto(sfn: Any, moto: Moto) -> None:
+    table = f"t-{uuid.uuid4().hex[:8]}"
+    moto.client("dynamodb").create_table(
+        TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+    )  # fmt: skip
+    item = {"id": {"S": "1"}, "v": {"S": "x"}}
+    definition = {
+        "StartAt": "Put",
+        "States": {
+            "Put": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                    "Parameters": {"TableName": table, "Item": item}, "ResultPath": "$.put", "Next": "Get"},
+            "Get": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:dynamodb:getItem",
+                    "Parameters": {"TableName": table, "Key": {"id": {"S": "1"}}}, "ResultPath": "$.get", "End": True},
+        },
+    }  # fmt: skip
+    out, _ = run(sfn, definition)
+    result = json.loads(out["output"])
+    assert result["put"]["SdkHttpMetadata"]["HttpStatusCode"] == 200
+    assert result["get"]["Item"] == item and "SdkHttpMetadata" not in result["get"]
+
+
+def test_aws_sdk_sfn_calls_this_server(sfn: Any) -> None:
+    target = sfn.create_state_machine(
+        name=f"t-{uuid.uuid4().hex[:8]}", roleArn=ROLE,
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+    )["stateMachineArn"]  # fmt: skip
+    params = {"StateMachineArn": target, "Input": {"k": "v"}}
+    out, _ = run(sfn, task("arn:aws:states:::aws-sdk:sfn:startExecution", Parameters=params))
+    started = json.loads(out["output"])
+    assert set(started) == {"ExecutionArn", "StartDate"} and started["StartDate"].endswith("Z")
+    child = wait_status(sfn, started["ExecutionArn"])
+    assert json.loads(child["input"]) == {"k": "v"}
+    out, _ = run(sfn, task("arn:aws:states:::aws-sdk:sfn:sendTaskSuccess",
+                           Parameters={"TaskToken": "nope", "Output": "{}"}), status="FAILED")  # fmt: skip
+    assert out["error"] == "Sfn.InvalidTokenException"
+    assert out["cause"].startswith("Invalid Token: 'Invalid token' (Service: Sfn, Status Code: 400")
+
+
+def _child(sfn: Any, definition: dict[str, Any]) -> str:
+    return str(sfn.create_state_machine(
+        name=f"child-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"])  # fmt: skip
+
+
+def test_nested_sync_and_sync2(sfn: Any) -> None:
+    child = _child(
+        sfn, {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"r": 1}, "End": True}}}
+    )
+    params = {
+        "StateMachineArn": child,
+        "Input": {"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"},
+    }
+    out, events = run(sfn, task("arn:aws:states:::states:startExecution.sync", Parameters=params))
+    result = json.loads(out["output"])
+    assert result["Status"] == "SUCCEEDED" and result["Output"] == '{"r":1}'
+    parent_arn = events[0]["executionStartedEventDetails"]  # started-by is in the child's input
+    assert "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID" in json.loads(result["Input"])
+    assert parent_arn is not None
+    assert [e["type"] for e in events][2:6] == [
+        "TaskScheduled",
+        "TaskStarted",
+        "TaskSubmitted",
+        "TaskSucceeded",
+    ]
+    out, _ = run(
+        sfn,
+        task(
+            "arn:aws:states:::states:startExecution.sync:2", Parameters={"StateMachineArn": child}
+        ),
+    )
+    result = json.loads(out["output"])
+    assert result["Output"] == {"r": 1} and result["Input"] == {}
+    assert result["RedriveStatus"] == "NOT_REDRIVABLE"
+
+
+def test_nested_failure_maps_to_task_failed(sfn: Any) -> None:
+    child = _child(
+        sfn, {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "why"}}}
+    )
+    params = {"StateMachineArn": child, "Name": f"kid-{uuid.uuid4().hex[:6]}"}
+    out, _ = run(
+        sfn, task("arn:aws:states:::states:startExecution.sync", Parameters=params), status="FAILED"
+    )
+    assert out["error"] == "States.TaskFailed"
+    cause = json.loads(out["cause"])
+    assert (cause["Error"], cause["Cause"], cause["Status"]) == ("Boom", "why", "FAILED")
+    params = {"StateMachineArn": child + "-missing"}
+    out, _ = run(
+        sfn, task("arn:aws:states:::states:startExecution", Parameters=params), status="FAILED"
+    )
+    assert out["error"] == "StepFunctions.StateMachineDoesNotExistException"
+    assert (
+        "(Service: AWSStepFunctions; Status Code: 400; Error Code: StateMachineDoesNotExist;"
+        in out["cause"]
+    )
+
+
+def test_stopping_the_parent_stops_a_sync_child(sfn: Any) -> None:
+    child = _child(
+        sfn, {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    )
+    name = f"kid-{uuid.uuid4().hex[:6]}"
+    definition = task(
+        "arn:aws:states:::states:startExecution.sync:2",
+        Parameters={"StateMachineArn": child, "Name": name},
+    )
+    arn = sfn.create_state_machine(
+        name=f"p-{uuid.uuid4().hex[:8]}", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    child_arn = child.replace(":stateMachine:", ":execution:") + ":" + name
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if sfn.describe_execution(executionArn=child_arn)["status"] == "RUNNING":
+                break
+        except sfn.exceptions.ExecutionDoesNotExist:
+            time.sleep(0.05)
+    sfn.stop_execution(executionArn=ex)
+    wait_status(sfn, ex, "ABORTED")
+    wait_status(sfn, child_arn, "ABORTED")
