@@ -90,7 +90,7 @@ MOCK_CONFIG = {
             "TestCases": {
                 "HappyPath": {"Call": "CallOk", "Wait": "CallbackOk"},
                 "RetryPath": {"Call": "CallRetry"},
-                "MapPath": {"Item": "ItemValues"},
+                "MapPath": {"Call": "CallOk", "Wait": "CallbackOk", "Item": "ItemValues"},
             }
         }
     },

@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 from conftest import ROLE, wait_status
-from fixtures_integrations import Moto, http_url, integrations_server, moto  # noqa: F401
+from fixtures_integrations import Moto
 from live_server import Server
+
+# The moto server, HTTP server and opensfn server these tests drive.
+pytest_plugins = ["fixtures_integrations"]
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:"
 

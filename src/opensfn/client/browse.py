@@ -33,7 +33,13 @@ def _when(value: datetime) -> str:
 def _machines(sfn: Any, machine: str | None) -> list[str]:
     if machine is None:
         paginator = sfn.get_paginator("list_state_machines")
-        return [m["stateMachineArn"] for p in paginator.paginate() for m in p["stateMachines"]]
+        # Express executions are not listed by the service (AWS keeps no history for them).
+        return [
+            m["stateMachineArn"]
+            for p in paginator.paginate()
+            for m in p["stateMachines"]
+            if m.get("type", "STANDARD") == "STANDARD"
+        ]
     if machine.startswith("arn:"):
         return [machine]
     arn = find_state_machine(machine, client=sfn)

@@ -114,8 +114,12 @@ def serve(**flags: object) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",

@@ -34,7 +34,7 @@ class ExecutionInfo:
     state_machine_name: str
     role_arn: str
     start_time: datetime
-    redrive_count: int = 0
+    redrive_count: int | None = 0  # None: an Express execution, whose context has none
 
 
 @dataclass(frozen=True)

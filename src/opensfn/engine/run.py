@@ -131,10 +131,11 @@ class Run:
                     "StartTime": iso(info.start_time.timestamp()),
                     "Name": info.execution_name,
                     "RoleArn": info.role_arn,
-                    "RedriveCount": info.redrive_count,
                 },
                 "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
             }
+            if info.redrive_count is not None:
+                static["Execution"]["RedriveCount"] = info.redrive_count
         entered = frame.get("etime", self.now)
         text = self._iso.get(entered)
         if text is None:

@@ -45,7 +45,7 @@ LOG = logging.getLogger("opensfn.express")
 # Express executions cannot be redriven, and AWS's $$.Execution has no RedriveCount for
 # them. The engine omits the key when ``ExecutionInfo.redrive_count`` is None (typed Any
 # here until the protocol's field is declared ``int | None``).
-NO_REDRIVE_COUNT: Any = None
+NO_REDRIVE_COUNT = None  # Express executions have no $$.Execution.RedriveCount
 
 
 @dataclass(frozen=True)
