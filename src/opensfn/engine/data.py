@@ -15,11 +15,13 @@ from opensfn.engine.run import Frame, Run
 
 def input_path(run: Run, frame: Frame, state: State, value: Any) -> Any:
     """Apply InputPath (absent: the whole input; null: ``{}``)."""
-    if not state.has_input_path:
-        return value
-    return payload.apply_input_path(
-        state.input_path, value, run.context(frame, state), run.variables(frame)
-    )
+    if state.has_input_path:
+        value = payload.apply_input_path(
+            state.input_path, value, run.context(frame, state), run.variables(frame)
+        )
+    if run.ctx.inspect is not None:
+        run.ctx.inspect["afterInputPath"] = value
+    return value
 
 
 def effective_input(
@@ -31,6 +33,8 @@ def effective_input(
         value = state.parameters.evaluate(
             value, run.context(frame, state, extra), run.variables(frame), run.ctx
         )
+    if run.ctx.inspect is not None:
+        run.ctx.inspect["afterParameters"] = value
     return value
 
 
@@ -51,13 +55,20 @@ def result_output(
     Returns the output and the variables the state assigns: AWS evaluates ``Assign``
     on the state's result after ResultSelector, with the variables as they were.
     """
+    inspect = run.ctx.inspect
+    if inspect is not None:
+        inspect["result"] = result
     if state.result_selector is not None:
         result = state.result_selector.evaluate(
             result, run.context(frame, state), run.variables(frame), run.ctx
         )
+    if inspect is not None:
+        inspect["afterResultSelector"] = result
     assigned = assign(run, frame, state, result)
     if state.has_result_path:
         result = payload.apply_result_path(state.result_path, raw_input, result)
+    if inspect is not None:
+        inspect["afterResultPath"] = result
     return output_path(run, frame, state, result), assigned
 
 
@@ -106,9 +117,12 @@ def evaluate(run: Run, frame: Frame, template: Any, b: dict[str, Any]) -> Any:
 def state_input(run: Run, frame: Frame, state: State, extra: dict[str, Any] | None = None) -> Any:
     """What a Task or Parallel works on: JSONPath InputPath+Parameters, JSONata Arguments."""
     if is_jsonata(state):
-        if state.arguments is None:
-            return frame["in"]
-        return evaluate(run, frame, state.arguments, binding(run, frame, state, extra))
+        value = frame["in"]
+        if state.arguments is not None:
+            value = evaluate(run, frame, state.arguments, binding(run, frame, state, extra))
+        if run.ctx.inspect is not None:
+            run.ctx.inspect["afterArguments"] = value
+        return value
     return effective_input(run, frame, state, frame["in"], extra)
 
 

@@ -47,6 +47,10 @@ class StepContext:
     # task_id → the task token the runtime will accept for it (``$$.Task.Token``);
     # None: the engine uses the bare task id.
     task_token: Callable[[str], str] | None = None
+    # TestState's inspection: when a dict, the engine records the intermediate values of
+    # input/output processing in it (``afterInputPath``, ``afterParameters``, ``result``,
+    # ``afterResultSelector``, ``afterResultPath``, ``afterArguments``, ``variables``).
+    inspect: dict[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------- triggers
