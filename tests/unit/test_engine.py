@@ -3,6 +3,7 @@ without a server (tasks, timers, timeouts, stops), run on the pure engine."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -388,3 +389,31 @@ def test_catch_on_an_end_state_goes_to_the_catchers_next() -> None:
     h.fail(t.task_id, "Boom")
     assert h.status == "SUCCEEDED"
     assert h.closing()["executionSucceededEventDetails"]["output"] == '"handled"'
+
+
+def test_redrive_reenters_the_failed_state_and_continues_the_history() -> None:
+    states = {"P": {"Type": "Pass", "Result": 1, "ResultPath": "$.p", "Next": "A"}, "A": task()}
+    h = Harness(machine(states, start="P"))
+    h.start('{"x": 1}')
+    [t] = h.pending_tasks()
+    h.fail(t.task_id, "Flaky", "first time")
+    assert h.status == "FAILED"
+    failed_at = len(h.events)
+    h.info = dataclasses.replace(h.info, redrive_count=1)
+    h._take(interpreter.redrive(h.machine, h.info, h.state, h.context()))
+    assert h.status == "RUNNING"
+    assert h.types[failed_at:] == ["ExecutionRedriven", "TaskStateEntered", "ActivityScheduled"]
+    assert h.events[failed_at]["executionRedrivenEventDetails"] == {"redriveCount": 1}
+    [t] = h.pending_tasks()
+    assert t.parameters == {"x": 1, "p": 1}
+    h.succeed(t.task_id, '"ok"')
+    assert h.status == "SUCCEEDED"
+    ids = [e["id"] for e in h.events]
+    assert ids == list(range(1, len(ids) + 1))
+
+
+def test_a_succeeded_execution_cannot_be_redriven() -> None:
+    h = Harness(machine({"A": {"Type": "Pass", "End": True}}))
+    h.start()
+    with pytest.raises(ValueError, match="SUCCEEDED"):
+        interpreter.redrive(h.machine, h.info, h.state, h.context())

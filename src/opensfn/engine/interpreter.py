@@ -116,6 +116,39 @@ def step(
     return _finish(run)
 
 
+def redrive(
+    machine: Machine, info: ExecutionInfo, state: dict[str, Any], ctx: StepContext
+) -> Transition:
+    """RedriveExecution: reopen a FAILED, TIMED_OUT or ABORTED execution.
+
+    The history goes on with ``ExecutionRedriven`` (``info.redrive_count`` is the new
+    count) and the state that did not succeed is entered again with the input it had,
+    its retry counters reset. A Parallel or Map state runs again as a whole.
+    """
+    if state.get("closed") not in ("FAILED", "TIMED_OUT", "ABORTED"):
+        raise ValueError(
+            f"an execution that is {state.get('closed') or 'RUNNING'} cannot be redriven"
+        )
+    run = Run(machine, info, state, ctx)
+    for key in ("closed", "history_full"):
+        state.pop(key, None)
+    state["timers"], state["tasks"] = {}, {}
+    root: Frame = state["root"]
+    for key in ("children", "map", "results", "texts", "task", "eff", "out", "err", "cause"):
+        root.pop(key, None)
+    root["phase"] = "enter"
+    run.emit(
+        root,
+        "ExecutionRedriven",
+        "executionRedrivenEventDetails",
+        {"redriveCount": info.redrive_count or 0},
+    )
+    if machine.timeout_seconds:
+        run.schedule_timer("exec-timeout", [], run.now + machine.timeout_seconds, "timeout")
+    advance(run, root, [])
+    return _finish(run)
+
+
 def resume_commands(state: dict[str, Any]) -> list[Command]:
     """After a restart: re-arm every timer and re-queue every task not yet handed out."""
     from datetime import UTC, datetime
