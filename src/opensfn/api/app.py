@@ -110,7 +110,7 @@ def create_app(settings: Settings) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = open_store(settings.sqlite_path)
-        runtime = Runtime(store, settings.wait_scale)
+        runtime = Runtime(store, settings.wait_scale, settings)
         await runtime.start()
         state["services"] = Services(settings, store, runtime)
         LOG.info(

@@ -133,21 +133,10 @@ def serve(**flags: object) -> None:
 
 
 def _integration_flags(flags: dict[str, object]) -> None:
-    """Repeatable flags become the comma-separated settings; every integration flag is also
-    exported as its OPENSFN_* variable, because the runtime builds its integrations from
-    the environment until ``create_app`` hands it the settings."""
-    import os
-
+    """Repeatable flags (``--lambda``, ``--endpoint``) become comma-separated settings."""
     for name in ("lambdas", "endpoints"):
         values = flags.get(name)
         flags[name] = ",".join(map(str, values)) if isinstance(values, tuple) and values else None
-    for name in (
-        "lambdas", "lambda_endpoint", "endpoints", "sqs_endpoint", "sns_endpoint",
-        "dynamodb_endpoint", "step_functions_endpoint", "mock_config", "http_connections",
-        "host", "port", "region", "account_id",
-    ):  # fmt: skip
-        if flags.get(name) is not None:
-            os.environ[f"OPENSFN_{name.upper()}"] = str(flags[name])
 
 
 def main() -> None:

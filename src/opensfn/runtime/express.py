@@ -36,6 +36,8 @@ from opensfn.engine.protocol import (
     Trigger,
 )
 from opensfn.runtime import engine_link, tokens
+from opensfn.runtime.dispatch import cancel as dispatch_cancel
+from opensfn.runtime.dispatch import closed as dispatch_closed
 from opensfn.runtime.dispatch import dispatch
 from opensfn.runtime.queues import ActivityQueues
 from opensfn.runtime.timers import Timers
@@ -74,8 +76,12 @@ class ExpressExecution:
 class ExpressRunner:
     """The Express executions of one server. It is also their dispatch host."""
 
-    def __init__(self, queues: ActivityQueues, wait_scale: float, secret: bytes) -> None:
+    def __init__(
+        self, queues: ActivityQueues, wait_scale: float, secret: bytes, integrations: Any = None
+    ) -> None:
         self.queues = queues
+        # the runtime's integration state (Lambda handlers, endpoints, .sync parents)
+        self.integrations = integrations
         self.timers = Timers(wait_scale, self._timer_fired)
         self.live: dict[str, ExpressExecution] = {}
         self._secret = secret
@@ -154,6 +160,8 @@ class ExpressRunner:
                 ex.done.set_result(
                     Outcome(t.status, ctx.now.timestamp(), t.output, t.error, t.cause)
                 )
+            # drop its calls in flight; a .sync parent waiting on it gets its answer
+            dispatch_closed(self, ex, t.status, ctx.now.timestamp(), t.output, t.error, t.cause)
             return
         for cmd in t.commands:
             if isinstance(cmd, ScheduleTimer):
@@ -163,7 +171,7 @@ class ExpressRunner:
             elif isinstance(cmd, ScheduleTask):
                 dispatch(self, arn, cmd)
             elif isinstance(cmd, CancelTask):
-                self.queues.cancel(arn, cmd.task_id)
+                dispatch_cancel(self, arn, cmd.task_id)
 
     def shutdown(self) -> None:
         """Disarm every timer (the executions are lost with the process, as AWS allows)."""
@@ -179,7 +187,9 @@ def runner_for(runtime: Any, wait_scale: float) -> ExpressRunner:
     """The Express runner that lives alongside ``runtime``."""
     found = _RUNNERS.get(runtime)
     if found is None:
-        found = _RUNNERS[runtime] = ExpressRunner(runtime.queues, wait_scale, runtime.secret)
+        found = _RUNNERS[runtime] = ExpressRunner(
+            runtime.queues, wait_scale, runtime.secret, getattr(runtime, "integrations", None)
+        )
     return found
 
 

@@ -1,0 +1,1 @@
+"""opensfn benchmarks: ``python bench/run.py [--quick]`` runs them all."""
