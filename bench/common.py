@@ -155,9 +155,16 @@ class Raw:
     def raw(self, op: str, body: bytes) -> tuple[int, bytes]:
         """POST one call; (status, response body)."""
         headers = {**self.headers, "X-Amz-Target": f"AWSStepFunctions.{op}"}
-        self.conn.request("POST", "/", body, headers)
-        resp = self.conn.getresponse()
-        return resp.status, resp.read()
+        for attempt in (0, 1):
+            try:
+                self.conn.request("POST", "/", body, headers)
+                resp = self.conn.getresponse()
+                return resp.status, resp.read()
+            except (ConnectionError, http.client.HTTPException):
+                self.conn.close()  # the server closed an idle keep-alive connection: redial
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
 
     def call(self, op: str, **params: Any) -> Any:
         """One call; the decoded answer, or RuntimeError with AWS's error body."""

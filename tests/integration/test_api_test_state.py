@@ -85,3 +85,79 @@ def test_mock_only_for_task_map_parallel(sfn: Any) -> None:
     with pytest.raises(ClientError) as exc:
         run(sfn, {"Type": "Pass", "End": True}, mock={"result": "{}"})
     assert exc.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_inspection_data_per_state_type(sfn: Any) -> None:
+    state = {
+        "Type": "Pass",
+        "InputPath": "$.a",
+        "Parameters": {"v.$": "$.b"},
+        "ResultPath": "$.r",
+        "End": True,
+    }
+    out = run(sfn, state, input='{"a": {"b": [1, 2]}}', inspectionLevel="DEBUG")
+    data = {k: json.loads(v) for k, v in out["inspectionData"].items()}
+    assert data == {
+        "input": {"a": {"b": [1, 2]}},
+        "afterInputPath": {"b": [1, 2]},
+        "afterParameters": {"v": [1, 2]},
+        "afterResultSelector": {"v": [1, 2]},
+        "afterResultPath": {"a": {"b": [1, 2]}, "r": {"v": [1, 2]}},
+    }
+    # A JSONata Task reports its evaluated Arguments; INFO reports nothing.
+    task = {**TASK, "QueryLanguage": "JSONata", "Arguments": {"x": "{% $states.input.n + 1 %}"}}
+    mock = {"errorOutput": {"error": "E", "cause": "c"}}
+    out = run(sfn, task, input='{"n": 1}', mock=mock, inspectionLevel="TRACE")
+    assert json.loads(out["inspectionData"]["afterArguments"]) == {"x": 2}
+    assert "inspectionData" not in run(sfn, task, input='{"n": 1}', mock=mock)
+
+
+def test_mock_result_checked_against_the_service_output_shape(sfn: Any) -> None:
+    state = {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution", "End": True}
+    with pytest.raises(ClientError) as exc:
+        run(sfn, state, mock={"result": '{"ExecutionArn": "arn"}'})
+    assert exc.value.response["Error"]["Message"] == (
+        "Mock result schema validation error: Required field 'StartDate' is missing"
+    )
+    present = {"result": '{"ExecutionArn": 1}', "fieldValidationMode": "PRESENT"}
+    with pytest.raises(ClientError) as exc:
+        run(sfn, state, mock=present)
+    assert "Field 'ExecutionArn' must be a string" in exc.value.response["Error"]["Message"]
+    loose = {"result": '{"ExecutionArn": 1}', "fieldValidationMode": "NONE"}
+    assert json.loads(run(sfn, state, mock=loose)["output"]) == {"ExecutionArn": 1}
+
+
+def test_mocked_map_reports_items_and_tolerance(sfn: Any) -> None:
+    state = {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ToleratedFailureCount": 1,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handler"}],
+        "End": True,
+    }
+    params: dict[str, Any] = {"input": '{"items": [1, 2, 3]}', "inspectionLevel": "DEBUG"}
+    out = run(sfn, state, mock={"result": "[1, 2, 3]"}, **params)
+    assert out["status"] == "SUCCEEDED"
+    assert json.loads(out["inspectionData"]["afterItemsPath"]) == [1, 2, 3]
+    assert out["inspectionData"]["toleratedFailureCount"] == 1
+    over = {"mapIterationFailureCount": 2}
+    out = run(sfn, state, mock={"result": "[1, 2, 3]"}, stateConfiguration=over, **params)
+    assert (out["status"], out["nextState"]) == ("CAUGHT_ERROR", "Handler")
+    assert out["error"] == "States.ExceedToleratedFailureThreshold"
+    with pytest.raises(ClientError) as exc:
+        run(sfn, state, input="{}")  # a Map needs a mock
+    assert exc.value.response["Error"]["Code"] == "InvalidDefinition"
+
+
+def test_variables_are_visible_and_reported(sfn: Any) -> None:
+    state = {
+        "Type": "Pass",
+        "QueryLanguage": "JSONata",
+        "Assign": {"y": "{% $x * 2 %}"},
+        "Output": "{% $x %}",
+        "End": True,
+    }
+    out = run(sfn, state, input="{}", variables='{"x": 21}', inspectionLevel="DEBUG")
+    assert json.loads(out["output"]) == 21
+    assert json.loads(out["inspectionData"]["variables"]) == {"x": 21, "y": 42}

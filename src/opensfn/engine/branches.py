@@ -104,6 +104,7 @@ def _progress_parallel(run: Run, frame: Frame, path: list[str], state: State) ->
             del children[key]
         elif child["phase"] == "failed":
             frame["last"] = child["last"]
+            _abort_events(run, frame, child, [c for k, c in children.items() if k != key])
             abort_children(run, frame, path)
             fail_state(
                 run, frame, path, state, child.get("err"), child.get("cause"), "ParallelStateFailed"
@@ -315,37 +316,44 @@ def _progress_map(run: Run, frame: Frame, path: list[str], state: State) -> None
         _run_child(run, children[key], [*path, key])
         if _settle(run, frame, path, state, key):
             return
-    while m["next"] < len(m["items"]) and (m["conc"] <= 0 or m["running"] < m["conc"]):
-        i = m["next"]
-        m["next"] = i + 1
-        try:
-            value = _item_input(run, frame, state, m["eff"], i, m["items"][i])
-        except WorkflowError as exc:
-            from opensfn.engine.flow import with_prefix
+    # Iterations start in batches as concurrency allows: AWS records every
+    # MapIterationStarted of a batch before the iterations' own events.
+    while True:
+        batch: list[str] = []
+        while m["next"] < len(m["items"]) and (m["conc"] <= 0 or m["running"] < m["conc"]):
+            i = m["next"]
+            m["next"] = i + 1
+            try:
+                value = _item_input(run, frame, state, m["eff"], i, m["items"][i])
+            except WorkflowError as exc:
+                from opensfn.engine.flow import with_prefix
 
-            abort_children(run, frame, path)
-            fail_state(
-                run, frame, path, state, exc.error, with_prefix(frame, state, exc), "MapStateFailed"
+                abort_children(run, frame, path)
+                cause = with_prefix(frame, state, exc)
+                fail_state(run, frame, path, state, exc.error, cause, "MapStateFailed")
+                return
+            if m["dist"]:
+                started = frame["last"]
+            else:
+                started = run.emit(
+                    frame,
+                    "MapIterationStarted",
+                    "mapIterationStartedEventDetails",
+                    {"index": i, "name": state.name},
+                    update=False,
+                )
+            key = str(i)
+            children[key] = _child(
+                state.processor or "", run, value, started, frame, idx=i, silent=m["dist"]
             )
-            return
-        if m["dist"]:
-            started = frame["last"]
-        else:
-            started = run.emit(
-                frame,
-                "MapIterationStarted",
-                "mapIterationStartedEventDetails",
-                {"index": i, "name": state.name},
-                update=False,
-            )
-        key = str(i)
-        children[key] = _child(
-            state.processor or "", run, value, started, frame, idx=i, silent=m["dist"]
-        )
-        m["running"] += 1
-        _run_child(run, children[key], [*path, key])
-        if _settle(run, frame, path, state, key):
-            return
+            m["running"] += 1
+            batch.append(key)
+        if not batch:
+            break
+        for key in batch:
+            _run_child(run, children[key], [*path, key])
+            if _settle(run, frame, path, state, key):
+                return
     if m["running"]:
         return
     if m["dist"]:
@@ -394,7 +402,7 @@ def _settle(run: Run, frame: Frame, path: list[str], state: State, key: str) -> 
     if _tolerated(m):
         m["res"][i] = {"Error": child.get("err"), "Cause": child.get("cause")}
         return False
-    _abort_iterations(run, frame, path, state)
+    _abort_iterations(run, frame, path, state, child)
     error, cause = child.get("err"), child.get("cause")
     if m["count"] is not None or m["pct"] is not None:
         error = "States.ExceedToleratedFailureThreshold"
@@ -417,15 +425,42 @@ def _tolerated(m: dict[str, Any]) -> bool:
     return m["pct"] is not None and m["fails"] * 100.0 / total <= m["pct"]
 
 
-def _abort_iterations(run: Run, frame: Frame, path: list[str], state: State) -> None:
-    for child in frame["children"].values():
-        if not frame["map"]["dist"]:
+def _abort_iterations(run: Run, frame: Frame, path: list[str], state: State, failed: Frame) -> None:
+    if not frame["map"]["dist"]:
+        _abort_events(run, frame, failed, list(frame["children"].values()), state)
+    abort_children(run, frame, path)
+
+
+# The event AWS records when a branch or iteration is given up while in a state of this
+# type (states that wait on something); other states end without one.
+_ABORTED = {
+    "Task": "TaskStateAborted",
+    "Wait": "WaitStateAborted",
+    "Map": "MapStateAborted",
+    "Parallel": "ParallelStateAborted",
+}
+
+
+def _abort_events(
+    run: Run, frame: Frame, failed: Frame, others: list[Frame], map_state: State | None = None
+) -> None:
+    """What AWS records when one child failed and the others are given up: the failed
+    child's Task is aborted too; each other child gets ``MapIterationAborted`` (Map) and
+    its state's ``*StateAborted``. All chain to the failed child's last event."""
+    prev = failed["last"]
+    if failed.get("st") and state_of(run, failed).type == "Task":
+        run.emit(frame, "TaskStateAborted", prev=prev, update=False)
+    for child in others:
+        if map_state is not None:
             run.emit(
                 frame,
                 "MapIterationAborted",
                 "mapIterationAbortedEventDetails",
-                {"index": child["idx"], "name": state.name},
-                prev=child["last"],
+                {"index": child["idx"], "name": map_state.name},
+                prev=prev,
                 update=False,
             )
-    abort_children(run, frame, path)
+        if child.get("st") and child["phase"] not in ("done", "failed", "enter"):
+            typ = _ABORTED.get(state_of(run, child).type)
+            if typ is not None:
+                run.emit(frame, typ, prev=prev, update=False)

@@ -30,8 +30,10 @@ MAX_PAYLOAD = 262_144  # bytes: AWS's limit on any state input/output
 # State types that can retry: only their context object carries ``State.RetryCount``.
 _RETRYABLE = frozenset({"Task", "Parallel", "Map"})
 
-# Errors that the ``States.ALL`` wildcard does not match (AWS: terminal errors).
-_NOT_MATCHED_BY_ALL = frozenset({"States.DataLimitExceeded", "States.Runtime"})
+# Errors that the ``States.ALL`` wildcard does not match. (A task result over the payload
+# limit reaches Catch as ``States.DataLimitExceeded`` and AWS's recordings show
+# ``States.ALL`` catching it; a state's own output over the limit never reaches Catch.)
+_NOT_MATCHED_BY_ALL = frozenset({"States.Runtime"})
 
 
 def dumps(value: Any) -> str:
@@ -216,6 +218,8 @@ def error_output(error: str | None, cause: str | None) -> dict[str, Any]:
         out["Error"] = error
     if cause is not None:
         out["Cause"] = cause
+    elif error == "States.Timeout":
+        out["Cause"] = ""  # recorded: a timed-out task reaches Catch with an empty cause
     return out
 
 

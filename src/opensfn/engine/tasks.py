@@ -79,7 +79,9 @@ def _seconds(
     if data.is_jsonata(state) and value is not None:
         value = data.evaluate(run, frame, value, data.binding(run, frame, state))
     if path is not None:
-        found = payload.apply_input_path(path, frame["in"], run.context(frame, state), {})
+        found = payload.apply_input_path(
+            path, frame["in"], run.context(frame, state), run.variables(frame)
+        )
         if isinstance(found, bool) or not isinstance(found, int | float) or found <= 0:
             raise WorkflowError("States.Runtime", f"Invalid {path.text} value: {dumps(found)}")
         return int(found)

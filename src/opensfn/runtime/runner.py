@@ -58,10 +58,18 @@ class OpenExecution:
     id: int
     info: ExecutionInfo
     machine: Any
-    state: dict[str, Any]
+    packed: bytes
+    """The engine state as JSON, decoded for each step: an idle execution then costs
+    ~0.5 KB instead of ~3 KB of dicts (100,000 open executions must fit in 300 MB)."""
     input: str
     closed: bool = False
     stop_date: float | None = None
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The engine state (a fresh copy each time)."""
+        state: dict[str, Any] = orjson.loads(self.packed)
+        return state
 
 
 @dataclass(frozen=True)
@@ -132,7 +140,7 @@ class Runtime:
             role_arn=rec.role_arn,
             start_time=datetime.fromtimestamp(rec.start_date, UTC),
         )
-        ex = OpenExecution(rec.id, info, self.machine(revision), state, rec.input)
+        ex = OpenExecution(rec.id, info, self.machine(revision), orjson.dumps(state), rec.input)
         self.open[rec.arn] = ex
         self._apply(ex, engine_link.resume_commands(state))
 
@@ -197,9 +205,8 @@ class Runtime:
         except Exception as exc:
             LOG.exception("engine failed to start %s", arn)
             raise InternalFailure("The engine failed to start the execution.") from exc
-        ex = OpenExecution(
-            self.store.new_execution_id(), info, machine, transition.state, input_text
-        )
+        packed = orjson.dumps(transition.state)
+        ex = OpenExecution(self.store.new_execution_id(), info, machine, packed, input_text)
         self.open[arn] = ex
         start_date = ctx.now.timestamp()
         record = ExecutionRecord(
@@ -207,9 +214,7 @@ class Runtime:
             input_text, None, None, None, start_date, None,
         )  # fmt: skip
         closing = self._closing(ex, transition, ctx)
-        batch = writes.start_execution(
-            record, transition.events, orjson.dumps(transition.state), closing
-        )
+        batch = writes.start_execution(record, transition.events, packed, closing)
         await asyncio.shield(self._commit(ex, transition, batch))
         return Started(arn, start_date)
 
@@ -255,11 +260,9 @@ class Runtime:
         except Exception as exc:
             LOG.exception("engine failed on %r for %s", trigger, ex.info.execution_arn)
             raise InternalFailure("The engine failed to process the request.") from exc
-        ex.state = t.state
+        ex.packed = packed = orjson.dumps(t.state)
         closing = self._closing(ex, t, ctx)
-        return self._commit(
-            ex, t, writes.advance_execution(ex.id, t.events, orjson.dumps(t.state), closing)
-        )
+        return self._commit(ex, t, writes.advance_execution(ex.id, t.events, packed, closing))
 
     def deliver(self, execution_arn: str, trigger: Trigger) -> None:
         """Apply a trigger from inside the runtime (timers, dispatchers); failures are logged."""

@@ -1,28 +1,37 @@
 """TestState: run one state in isolation on the pure engine, as AWS's TestState API does.
 
-The state is wrapped in a one-state machine whose transition targets (``Next``,
-``Default``, Choice rules' and catchers' ``Next``) are ``Succeed`` stubs, so the
-interpreter runs it exactly as in a workflow and stops where the next state begins:
-the stub's input is the tested state's output and the stub's name is ``nextState``.
-Nothing waits and nothing is called: a Wait ends at once, a Task (or a Map/Parallel
-given a ``mock``) is answered by the mock's ``result`` or ``errorOutput``, and Retry is
-not run but reported — an error a retrier matches (and whose ``retrierRetryCount`` is
-below its MaxAttempts) answers ``RETRIABLE`` with the retrier index and back-off.
+The state is wrapped in a small machine whose transition targets (``Next``, ``Default``,
+Choice rules' and catchers' ``Next``) are ``Succeed`` stubs, so the interpreter runs it
+exactly as in a workflow and stops where the next state begins: the stub's input is the
+tested state's output and the stub's name is ``nextState``. Workflow ``variables`` given
+with the request are assigned by a JSONata Pass state that runs first. Nothing waits and
+nothing is called: a Wait ends at once, a Task (or a Map/Parallel, which needs a
+``mock``) is answered by the mock's ``result`` or ``errorOutput``, and Retry is not run
+but reported — an error a retrier matches (and whose ``retrierRetryCount`` is below its
+MaxAttempts) answers ``RETRIABLE`` with the retrier index and back-off.
 
 Statuses (``TestExecutionStatus``): SUCCEEDED, FAILED, RETRIABLE, CAUGHT_ERROR.
+
+``inspectionData`` (DEBUG and TRACE) holds the input, the intermediate values the engine
+records (``StepContext.inspect``) as AWS reports them per state type, the variables,
+the Map settings and, for a handled error, ``errorDetails``. Values are JSON text.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from opensfn.asl import jsonata, jsonpath, payload
 from opensfn.engine.protocol import (
     ExecutionInfo,
     ScheduleTask,
@@ -35,10 +44,20 @@ from opensfn.engine.protocol import (
     Trigger,
 )
 from opensfn.engine.run import error_matches
+from opensfn.errors import WorkflowError
 from opensfn.runtime import engine_link
+from opensfn.runtime.test_state_checks import (
+    Request,
+    TestStateError,
+    check_context,
+    check_mock,
+    check_request,
+    json_param,
+    select,
+)
 
-DEFAULT_STATE_NAME = "StateName"  # what AWS calls a state tested without ``stateName``
 MAX_TRIGGERS = 10_000  # a state that loops this long without ending is cut off
+_VARIABLES_STATE = "TestState·Variables"  # a name no definition can hold (it has a '·')
 
 # Fields a Map or Parallel state keeps when a mock stands for its branches/iterations
 # (it is then run as a Task answered by the mock). Rules: every common field and every
@@ -50,24 +69,52 @@ _KEPT_WHEN_MOCKED = frozenset(
     }
 )  # fmt: skip
 
+# The intermediate values AWS reports, per (state kind, JSONata?). Rules: JSONPath
+# states report their input/output processing steps (a Pass with ``Result`` skips input
+# processing; a mocked Parallel reports only what follows its result; a mocked Map adds
+# ``afterItemsPath``); JSONata states report only the evaluated ``Arguments``.
+_REPORTED: dict[tuple[str, bool], tuple[str, ...]] = {
+    ("Pass", False): ("afterInputPath", "afterParameters", "afterResultSelector", "afterResultPath"),
+    ("Pass+Result", False): ("result", "afterResultSelector", "afterResultPath"),
+    ("Task", False): (
+        "afterInputPath", "afterParameters", "result", "afterResultSelector", "afterResultPath",
+    ),
+    ("Map", False): ("afterInputPath", "afterItemsPath", "afterResultSelector", "afterResultPath"),
+    ("Parallel", False): ("afterResultSelector", "afterResultPath"),
+    ("Choice", False): ("afterInputPath",),
+    ("Wait", False): ("afterInputPath",),
+    ("Succeed", False): ("afterInputPath",),
+    ("Fail", False): ("afterInputPath",),
+    ("Task", True): ("afterArguments",),
+}  # fmt: skip
 
-class TestStateError(Exception):
-    """A request TestState refuses (the API maps it to ValidationException)."""
+# Whether the engine takes a whole context object (``StepContext.context``).
+_ENGINE_TAKES_CONTEXT = "context" in {f.name for f in dataclasses.fields(StepContext)}
 
 
-@dataclass(frozen=True)
-class Request:
-    """The TestState parameters the runner needs."""
+@dataclass
+class _Env:
+    """Where JSONata's ``$uuid()`` and ``$random()`` get their values."""
 
-    definition: str
-    input: str
-    state_name: str | None
-    mock: dict[str, Any] | None
-    retrier_retry_count: int
-    map_iteration_failure_count: int
-    region: str
-    account: str
-    role_arn: str
+    new_uuid: Callable[[], str]
+    random: Callable[[], float]
+
+
+class _FirstWrites(dict[str, Any]):
+    """The engine's inspection record, keeping the first value of each key: the tested
+    state runs before the stub that follows it, which records again."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self:
+            super().__setitem__(key, value)
+
+
+def dumps(value: Any) -> str:
+    """JSON text as TestState reports values."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- the machine
 
 
 def _targets(state: dict[str, Any]) -> list[str]:
@@ -85,81 +132,109 @@ def _targets(state: dict[str, Any]) -> list[str]:
     return names
 
 
-def _select(req: Request) -> tuple[str, dict[str, Any], str | None]:
-    """(name, state, machine-level QueryLanguage) of the state under test."""
-    try:
-        document = orjson.loads(req.definition)
-    except orjson.JSONDecodeError as exc:
-        raise TestStateError(f"Invalid State Machine Definition: '{exc}'") from None
-    if not isinstance(document, dict):
-        raise TestStateError("The definition must be a JSON object")
-    if req.state_name is None:
-        return DEFAULT_STATE_NAME, document, None
-    states = document.get("States")
-    if not isinstance(states, dict) or req.state_name not in states:
-        raise TestStateError(
-            f"State '{req.state_name}' does not exist in the state machine definition"
-        )
-    return req.state_name, states[req.state_name], document.get("QueryLanguage")
-
-
-def tested_state(req: Request) -> dict[str, Any]:
-    """The definition of the state under test."""
-    return _select(req)[1]
-
-
-def _wrap(name: str, state: dict[str, Any], language: str | None, mocked: bool) -> dict[str, Any]:
+def _wrap(
+    name: str,
+    state: dict[str, Any],
+    language: str | None,
+    mocked: bool,
+    variables: dict[str, Any] | None,
+) -> dict[str, Any]:
     tested = copy.deepcopy(state)
     tested.pop("Retry", None)  # retries are reported, not run
     if mocked and tested.get("Type") in ("Map", "Parallel"):
         tested = {k: v for k, v in tested.items() if k in _KEPT_WHEN_MOCKED}
         tested["Type"] = "Task"
         tested["Resource"] = "arn:aws:states:::lambda:invoke"
+    if language is not None and "QueryLanguage" not in tested:
+        tested["QueryLanguage"] = language  # the machine itself stays JSONPath (see below)
     states: dict[str, Any] = {name: tested}
     for target in _targets(tested):
         if target != name:
             states[target] = {"Type": "Succeed"}
-    machine: dict[str, Any] = {"StartAt": name, "States": states}
-    if language is not None:
-        machine["QueryLanguage"] = language
-    return machine
+    start = name
+    if variables:
+        # A JSONata Pass takes its Assign values literally unless they are {% %} strings;
+        # it records nothing in the inspection and passes its input on unchanged.
+        states[_VARIABLES_STATE] = {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Assign": variables,
+            "Next": name,
+        }
+        start = _VARIABLES_STATE
+    return {"StartAt": start, "States": states}
 
 
-def _exceeds_tolerance(state: dict[str, Any], failures: int, items: int) -> bool:
-    """Whether ``failures`` of ``items`` Map iterations break the state's tolerance."""
-    if failures <= 0:
-        return False
-    count = state.get("ToleratedFailureCount")
-    percentage = state.get("ToleratedFailurePercentage")
-    if isinstance(count, int) and failures > count:
-        return True
-    if isinstance(percentage, int | float) and items and failures * 100 / items > percentage:
-        return True
-    return not isinstance(count, int) and not isinstance(percentage, int | float)
+def _evaluate_setting(
+    value: Any, field: str, state_input: Any, context: dict[str, Any], variables: dict[str, Any]
+) -> Any:
+    """A Map setting's value: a JSONata ``{% %}`` string is evaluated."""
+    if not jsonata.is_template(value):
+        return value
+    env: Any = _Env(lambda: str(uuid.uuid4()), random.random)
+    expression = jsonata.compile_expression(value[2:-2], "")
+    return expression.evaluate({"input": state_input, "context": context}, variables, env, field)
 
 
-def map_inspection(state: dict[str, Any]) -> dict[str, Any]:
-    """The Map settings TestState reports (static values only)."""
+def _map_settings(
+    state: dict[str, Any], state_input: Any, context: dict[str, Any], variables: dict[str, Any]
+) -> dict[str, Any]:
+    """The Map settings TestState reports (``maxConcurrency``, tolerated failures)."""
     out: dict[str, Any] = {}
     if state.get("Type") != "Map":
         return out
-    concurrency = state.get("MaxConcurrency")
-    out["maxConcurrency"] = concurrency if isinstance(concurrency, int) else 0
-    for key, name in (
+    fields = (
+        ("MaxConcurrency", "maxConcurrency"),
         ("ToleratedFailureCount", "toleratedFailureCount"),
         ("ToleratedFailurePercentage", "toleratedFailurePercentage"),
-    ):
-        if isinstance(state.get(key), int | float):
-            out[name] = state[key]
+    )
+    for key, name in fields:
+        value = state.get(key)
+        path = state.get(key + "Path")
+        if isinstance(path, str):
+            try:
+                value = payload.apply_input_path(
+                    jsonpath.compile_path(path), state_input, context, variables
+                )
+            except WorkflowError:
+                value = None
+        value = _evaluate_setting(value, key, state_input, context, variables)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = value
+    out.setdefault("maxConcurrency", 0)
     return out
 
 
-def _answer(req: Request, state: dict[str, Any], cmd: ScheduleTask) -> Trigger:
+def _exceeds_tolerance(settings: dict[str, Any], failures: int | None, items: int) -> bool:
+    """Whether ``failures`` of ``items`` Map iterations break the state's tolerance; a
+    Map without tolerated-failure settings is not checked."""
+    if not failures or failures <= 0:
+        return False
+    count = settings.get("toleratedFailureCount")
+    percentage = settings.get("toleratedFailurePercentage")
+    if count is not None and failures > count:
+        return True
+    return percentage is not None and items > 0 and failures * 100 / items > percentage
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class _Run:
+    """What one TestState run needs besides the request."""
+
+    name: str
+    state: dict[str, Any]
+    result: Any
+    settings: dict[str, Any]
+
+
+def _answer(req: Request, run: _Run, cmd: ScheduleTask) -> Trigger:
     mock = req.mock or {}
-    if state.get("Type") == "Map" and "result" in mock:
-        items = orjson.loads(mock["result"])
-        size = len(items) if isinstance(items, list) else 0
-        if _exceeds_tolerance(state, req.map_iteration_failure_count, size):
+    if run.state.get("Type") == "Map" and "result" in mock:
+        size = len(run.result) if isinstance(run.result, list) else 0
+        if _exceeds_tolerance(run.settings, req.map_iteration_failure_count, size):
             return TaskFailed(
                 cmd.task_id,
                 "States.ExceedToleratedFailureThreshold",
@@ -169,7 +244,7 @@ def _answer(req: Request, state: dict[str, Any], cmd: ScheduleTask) -> Trigger:
         err = mock["errorOutput"] or {}
         return TaskFailed(cmd.task_id, err.get("error"), err.get("cause"))
     if "result" in mock:
-        return TaskSucceeded(cmd.task_id, mock["result"])
+        return TaskSucceeded(cmd.task_id, orjson.dumps(run.result).decode())
     return TaskFailed(
         cmd.task_id,
         "States.Runtime",
@@ -177,11 +252,10 @@ def _answer(req: Request, state: dict[str, Any], cmd: ScheduleTask) -> Trigger:
     )
 
 
-def _run(
-    machine: Any, info: ExecutionInfo, req: Request, state: dict[str, Any]
+def _execute(
+    machine: Any, info: ExecutionInfo, req: Request, run: _Run, ctx: StepContext
 ) -> tuple[Transition, list[Any]]:
     """Run to the end; returns the last transition and every event."""
-    ctx = StepContext(datetime.now(UTC), lambda: str(uuid.uuid4()), random.random)
     t = engine_link.start(machine, info, req.input, ctx)
     events = list(t.events)
     pending: list[Trigger] = []
@@ -190,7 +264,7 @@ def _run(
             break
         for cmd in t.commands:
             if isinstance(cmd, ScheduleTask):
-                pending.append(_answer(req, state, cmd))
+                pending.append(_answer(req, run, cmd))
             elif isinstance(cmd, ScheduleTimer) and cmd.kind in ("wait", "yield", "retry"):
                 pending.append(TimerFired(cmd.timer_id))
         if not pending:
@@ -211,10 +285,12 @@ def _last_error(events: list[Any]) -> tuple[str | None, str | None] | None:
 
 
 def _retrier(state: dict[str, Any], error: str, count: int) -> dict[str, Any] | None:
+    """errorDetails of the retrier that takes ``error`` (its back-off while it has
+    attempts left); None when no retrier takes it."""
     for index, retrier in enumerate(state.get("Retry") or ()):
         if error_matches(tuple(retrier.get("ErrorEquals") or ()), error):
             if count >= int(retrier.get("MaxAttempts", 3)):
-                return None
+                return {"retryIndex": index}
             interval = float(retrier.get("IntervalSeconds", 1))
             backoff = interval * float(retrier.get("BackoffRate", 2.0)) ** count
             cap = retrier.get("MaxDelaySeconds")
@@ -232,49 +308,159 @@ def _catch_index(state: dict[str, Any], error: str) -> int | None:
     return None
 
 
-def run(req: Request) -> dict[str, Any]:
-    """The TestState answer; ``_errorDetails`` is for ``inspectionData``."""
-    name, state, language = _select(req)
-    if req.mock is not None and state.get("Type") not in ("Task", "Map", "Parallel"):
-        raise TestStateError("A mock can only be specified for Task, Map, or Parallel states")
-    machine = engine_link.load_machine(
-        orjson.dumps(_wrap(name, state, language, req.mock is not None)).decode()
-    )
+def _default_context(req: Request, info: ExecutionInfo, value: Any, name: str) -> dict[str, Any]:
+    """The context object as the engine builds it (for Map settings and ItemsPath)."""
+    return {
+        "Execution": {
+            "Id": info.execution_arn,
+            "Input": value,
+            "Name": info.execution_name,
+            "RoleArn": info.role_arn,
+            "StartTime": info.start_time.isoformat(),
+        },
+        "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
+        "State": {"Name": name, "EnteredTime": info.start_time.isoformat(), "RetryCount": 0},
+    }
+
+
+def _items(state: dict[str, Any], after_input: Any, context: Any, variables: Any) -> Any:
+    """A JSONPath Map's ``ItemsPath`` selection; AWS's States.Runtime when not an array."""
+    path = state.get("ItemsPath", "$")
+    items = after_input
+    if isinstance(path, str) and path != "$":
+        items = payload.apply_input_path(
+            jsonpath.compile_path(path), after_input, context, variables
+        )
+    if not isinstance(items, list):
+        shown = path[1:] if isinstance(path, str) and path.startswith("$$") else path
+        raise WorkflowError("States.Runtime", f'Reference path "{shown}" must point to array.')
+    return items
+
+
+def _info(req: Request) -> ExecutionInfo:
+    # The context names the caller's account; TestState's caller is the role's account.
+    parts = req.role_arn.split(":")
+    account = parts[4] if len(parts) > 5 and parts[4].isdigit() else req.account
     machine_name = f"TestState-{uuid.uuid4().hex[:12]}"
-    info = ExecutionInfo(
-        execution_arn=f"arn:aws:states:{req.region}:{req.account}:express:{machine_name}:{uuid.uuid4()}",
-        execution_name=str(uuid.uuid4()),
-        state_machine_arn=f"arn:aws:states:{req.region}:{req.account}:stateMachine:{machine_name}",
+    execution_name = str(uuid.uuid4())
+    prefix = f"arn:aws:states:{req.region}:{account}"
+    return ExecutionInfo(
+        execution_arn=f"{prefix}:express:{machine_name}:{execution_name}",
+        execution_name=execution_name,
+        state_machine_arn=f"{prefix}:stateMachine:{machine_name}",
         state_machine_name=machine_name,
         role_arn=req.role_arn,
         start_time=datetime.now(UTC),
+        redrive_count=None,  # TestState runs as an Express execution
     )
-    t, events = _run(machine, info, req, state)
-    failure = _last_error(events)
+
+
+def _variables_after(t: Transition, given: dict[str, Any]) -> dict[str, Any]:
+    """The workflow variables once the state ran: the given ones and those it assigned
+    (read from the execution state's root frame, where the engine keeps them)."""
+    root = t.state.get("root")
+    found = root.get("vars") if isinstance(root, dict) else None
+    return {**given, **found} if isinstance(found, dict) else given
+
+
+def _kind(state: dict[str, Any]) -> str:
+    kind = str(state.get("Type"))
+    return "Pass+Result" if kind == "Pass" and "Result" in state else kind
+
+
+def run(req: Request) -> dict[str, Any]:
+    """The TestState answer (``output`` and ``inspectionData`` values as JSON text)."""
+    name, state, language = select(req)
+    check_request(req, state)
+    result = check_mock(req, state)
+    given_context = None
+    if req.context is not None:
+        given_context = json_param(req.context, "Invalid Context object provided")
+        check_context(given_context, state)
+    variables: dict[str, Any] = {}
+    if req.variables is not None:
+        parsed = json_param(req.variables, "The variables must be a JSON object")
+        if not isinstance(parsed, dict):
+            raise TestStateError("The variables must be a JSON object")
+        variables = parsed
+    language_of_state = state.get("QueryLanguage") or language
+    machine = engine_link.load_machine(
+        orjson.dumps(_wrap(name, state, language, req.mock is not None, variables)).decode()
+    )
+    info = _info(req)
+    value = orjson.loads(req.input)
+    context = (
+        given_context if given_context is not None else _default_context(req, info, value, name)
+    )
+    settings = _map_settings(state, value, context, variables)
+    inspect = _FirstWrites()
+    extra: dict[str, Any] = {}
+    if given_context is not None and _ENGINE_TAKES_CONTEXT:
+        extra["context"] = given_context
+    ctx = StepContext(
+        datetime.now(UTC), lambda: str(uuid.uuid4()), random.random, inspect=inspect, **extra
+    )
+    t, events = _execute(machine, info, req, _Run(name, state, result, settings), ctx)
+    jsonata_mode = language_of_state == "JSONata"
+    reported = dict.fromkeys(_REPORTED.get((_kind(state), jsonata_mode), ()))
     out: dict[str, Any] = {}
+    details: dict[str, Any] = {}
+    if "afterInputPath" in reported and "afterInputPath" not in inspect:
+        inspect["afterInputPath"] = value  # states whose engine handler has no InputPath
+    if "afterItemsPath" in reported and "afterInputPath" in inspect:
+        try:
+            inspect["afterItemsPath"] = _items(state, inspect["afterInputPath"], context, variables)
+        except WorkflowError as exc:
+            early = {"input": req.input, "afterInputPath": dumps(inspect["afterInputPath"])}
+            out.update(status="FAILED", error=exc.error, cause=exc.cause)
+            return _finish(req, out, early)
+    data: dict[str, Any] = {"input": req.input}
+    for key in reported:
+        if key in inspect:
+            data[key] = dumps(inspect[key])
+    data.update(settings)
+    after = _variables_after(t, variables)
+    if after:
+        data["variables"] = dumps(after)
+    failure = _last_error(events)
     error = failure[0] if failure is not None else None
-    if error is not None:
+    if error is not None and failure is not None:
         retry = _retrier(state, error, req.retrier_retry_count)
         if retry is not None:
-            out.update(error=error, cause=failure[1] if failure else None, status="RETRIABLE")
-            out["_errorDetails"] = retry
-            return {k: v for k, v in out.items() if v is not None}
+            details.update(retry)
+            if "retryBackoffIntervalSeconds" in retry:
+                out.update(error=error, cause=failure[1], status="RETRIABLE")
+                return _finish(req, out, data, details)
     entered = [
         e["stateEnteredEventDetails"]["name"]
         for e in events
-        if "stateEnteredEventDetails" in e and e["stateEnteredEventDetails"]["name"] != name
+        if "stateEnteredEventDetails" in e
+        and e["stateEnteredEventDetails"]["name"] not in (name, _VARIABLES_STATE)
     ]
     if t.status == "SUCCEEDED":
-        out["output"] = t.output
+        out["output"] = dumps(orjson.loads(t.output or "null"))
         if entered:
             out["nextState"] = entered[0]
-        if error is not None:
-            out.update(error=error, cause=failure[1] if failure else None, status="CAUGHT_ERROR")
+        if error is not None and failure is not None:
+            out.update(error=error, cause=failure[1], status="CAUGHT_ERROR")
             index = _catch_index(state, error)
             if index is not None:
-                out["_errorDetails"] = {"catchIndex": index}
+                details = {"catchIndex": index}
         else:
             out["status"] = "SUCCEEDED"
     else:
         out.update(error=t.error, cause=t.cause, status="FAILED")
+    return _finish(req, out, data, details)
+
+
+def _finish(
+    req: Request,
+    out: dict[str, Any],
+    data: dict[str, Any],
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    if req.inspection_level in ("DEBUG", "TRACE"):
+        if details:
+            data["errorDetails"] = details
+        out["inspectionData"] = data
     return {k: v for k, v in out.items() if v is not None}

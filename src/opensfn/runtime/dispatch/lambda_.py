@@ -185,10 +185,15 @@ def _not_found(arn: str) -> h.Outcome:
     )
 
 
-def _failure(inv: Invocation) -> h.Outcome:
+def _failure(inv: Invocation, compact: bool = False) -> h.Outcome:
+    """A function error: named by its ``errorType``. Through ``lambda:invoke`` AWS
+    re-serialises the error payload compactly; a bare function ARN passes it as sent."""
     text = inv.payload.decode("utf-8", "replace")
     try:
-        error_type = json.loads(text).get("errorType")
+        body = json.loads(text)
+        error_type = body.get("errorType")
+        if compact:
+            text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
     except (ValueError, AttributeError):
         error_type = None
     return h.Outcome(error=str(error_type) if error_type else "Lambda.Unknown", cause=text)
@@ -243,7 +248,7 @@ def invoke(host: h.DispatchHost, execution_arn: str, cmd: ScheduleTask) -> None:
         if isinstance(got, h.Outcome):
             return got
         if got.function_error:
-            return _failure(got)
+            return _failure(got, compact=True)
         return h.Outcome(output=orjson.dumps(_response(got)).decode())
 
     h.start(host, execution_arn, cmd, work)
