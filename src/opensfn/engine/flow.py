@@ -96,6 +96,8 @@ def goto_exit(
         details["assignedVariablesDetails"] = {"truncated": False}
         own = frame.get("vars")
         frame["vars"] = {**own, **assigned} if own else dict(assigned)
+    if run.ctx.inspect is not None:
+        run.ctx.inspect.setdefault("variables", run.variables(frame))
     run.emit(frame, state.type + "StateExited", "stateExitedEventDetails", details)
     # A Catch or a Choice names the next state itself, even on a state with End.
     nxt = frame.pop("next_override", None)

@@ -51,6 +51,9 @@ class StepContext:
     # input/output processing in it (``afterInputPath``, ``afterParameters``, ``result``,
     # ``afterResultSelector``, ``afterResultPath``, ``afterArguments``, ``variables``).
     inspect: dict[str, Any] | None = None
+    # TestState's ``context`` parameter: when a dict, it is the whole context object ``$$``
+    # of every state (the engine adds only what a state brings: ``Task``, ``Map``).
+    context: dict[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------- triggers

@@ -121,6 +121,9 @@ class Run:
         self, frame: Frame, state: State, extra: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """The context object ``$$`` for ``state`` running in ``frame``."""
+        given = self.ctx.context
+        if given is not None:
+            return {**extra, **given} if extra else given
         static = self._static
         if static is None:
             # The same for every state of the execution: built once per call. Values are

@@ -20,7 +20,6 @@ the Map settings and, for a handled error, ``errorDetails``. Values are JSON tex
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import random
 import uuid
@@ -89,7 +88,6 @@ _REPORTED: dict[tuple[str, bool], tuple[str, ...]] = {
 }  # fmt: skip
 
 # Whether the engine takes a whole context object (``StepContext.context``).
-_ENGINE_TAKES_CONTEXT = "context" in {f.name for f in dataclasses.fields(StepContext)}
 
 
 @dataclass
@@ -394,11 +392,12 @@ def run(req: Request) -> dict[str, Any]:
     )
     settings = _map_settings(state, value, context, variables)
     inspect = _FirstWrites()
-    extra: dict[str, Any] = {}
-    if given_context is not None and _ENGINE_TAKES_CONTEXT:
-        extra["context"] = given_context
     ctx = StepContext(
-        datetime.now(UTC), lambda: str(uuid.uuid4()), random.random, inspect=inspect, **extra
+        datetime.now(UTC),
+        lambda: str(uuid.uuid4()),
+        random.random,
+        inspect=inspect,
+        context=given_context,
     )
     t, events = _execute(machine, info, req, _Run(name, state, result, settings), ctx)
     jsonata_mode = language_of_state == "JSONata"
