@@ -19,8 +19,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db: Path = tmp_path_factory.mktemp("server") / "opensfn.db"
     srv = Server(db, args=("--activity-poll-seconds", "1")).start()
     yield srv
-    # uvicorn re-raises SIGTERM after its clean shutdown, so -15 is a clean exit too.
-    assert srv.stop() in (0, -15)
+    assert srv.stop() == 0  # a clean shutdown exits 0
     assert srv.log is not None
     assert "writes drained, database closed" in srv.log.read_text()
 

@@ -145,4 +145,4 @@ def integrations_server(tmp_path_factory: pytest.TempPathFactory, moto: Moto) ->
     args += ["--activity-poll-seconds", "1"]
     srv = Server(root / "opensfn.db", args=tuple(args)).start()
     yield srv
-    assert srv.stop() in (0, -15)
+    assert srv.stop() == 0  # a clean shutdown exits 0

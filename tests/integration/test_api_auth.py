@@ -29,7 +29,7 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     creds.write_text("\n".join(lines))
     srv = Server(root / "opensfn.db", args=("--auth", "--credentials", str(creds))).start()
     yield srv
-    assert srv.stop() in (0, -15)
+    assert srv.stop() == 0  # a clean shutdown exits 0
 
 
 def client(srv: Server, key: str, secret: str) -> Any:

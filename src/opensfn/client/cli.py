@@ -8,6 +8,7 @@ One click group; each sub-command is a function registered on it, so later comma
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import click
@@ -129,7 +130,15 @@ def serve(**flags: object) -> None:
         log_level=level,
         timeout_graceful_shutdown=5,
     )
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal with the
+    # handlers that were there before it: exit with 0 then, a clean stop is not an error.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _exit_cleanly)
     uvicorn.Server(config).run()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _integration_flags(flags: dict[str, object]) -> None:
