@@ -45,6 +45,33 @@ class Catcher:
 
 
 @dataclass(frozen=True)
+class ItemIO:
+    """A Distributed Map's ItemReader or ResultWriter, compiled.
+
+    ``arguments`` is the ``Parameters`` payload template (JSONPath) or the ``Arguments``
+    JSONata template; ``config`` the ``ReaderConfig`` / ``WriterConfig``: a plain dict in
+    JSONPath (its ``MaxItemsPath`` compiled apart), a JSONata template otherwise.
+    """
+
+    resource: str | None
+    arguments: Any = None
+    config: Any = None
+    max_items_path: jsonpath.JsonPath | None = None
+
+
+@dataclass(frozen=True)
+class ItemBatcher:
+    """A Distributed Map's ItemBatcher: literals (JSONata templates in JSONata), paths,
+    and the ``BatchInput`` template."""
+
+    max_items: Any = None
+    max_items_path: jsonpath.JsonPath | None = None
+    max_bytes: Any = None
+    max_bytes_path: jsonpath.JsonPath | None = None
+    batch_input: Any = None
+
+
+@dataclass(frozen=True)
 class State:
     """One state, all fields compiled. Fields that a type does not use stay at defaults."""
 
@@ -108,6 +135,9 @@ class State:
     tolerated_failure_percentage: Any = None
     tolerated_failure_percentage_path: jsonpath.JsonPath | None = None
     label: str | None = None
+    item_reader: ItemIO | None = None
+    item_batcher: ItemBatcher | None = None
+    result_writer: ItemIO | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -413,6 +443,48 @@ def _load_map(
     kw["tolerated_failure_count_path"] = _path(raw, "ToleratedFailureCountPath")
     kw["tolerated_failure_percentage_path"] = _path(raw, "ToleratedFailurePercentagePath")
     kw["label"] = raw.get("Label")
+    kw["item_reader"] = _item_io(raw.get("ItemReader"), f"{p}/ItemReader", "ReaderConfig", lang)
+    kw["result_writer"] = _item_io(
+        raw.get("ResultWriter"), f"{p}/ResultWriter", "WriterConfig", lang
+    )
+    kw["item_batcher"] = _item_batcher(raw.get("ItemBatcher"), f"{p}/ItemBatcher", lang)
+
+
+def _item_io(raw: Any, p: str, config_name: str, lang: str) -> ItemIO | None:
+    if not isinstance(raw, dict):
+        return None
+    resource = raw.get("Resource")
+    key = "Arguments" if lang == JSONATA else "Parameters"
+    arguments = _template(raw.get(key), f"{p}/{key}", key, lang)
+    config = raw.get(config_name)
+    max_items_path = None
+    if isinstance(config, dict):
+        max_items_path = _path(config, "MaxItemsPath")
+        if lang == JSONATA:
+            config = jsonata.compile_template(config, f"{p}/{config_name}", config_name)
+    else:
+        config = None
+    return ItemIO(
+        resource=resource if isinstance(resource, str) else None,
+        arguments=arguments,
+        config=config,
+        max_items_path=max_items_path,
+    )
+
+
+def _item_batcher(raw: Any, p: str, lang: str) -> ItemBatcher | None:
+    if not isinstance(raw, dict):
+        return None
+    values = {}
+    for key in ("MaxItemsPerBatch", "MaxInputBytesPerBatch"):
+        values[key] = _jsonata_or_value(raw[key], f"{p}/{key}", key, lang) if key in raw else None
+    return ItemBatcher(
+        max_items=values["MaxItemsPerBatch"],
+        max_items_path=_path(raw, "MaxItemsPerBatchPath"),
+        max_bytes=values["MaxInputBytesPerBatch"],
+        max_bytes_path=_path(raw, "MaxInputBytesPerBatchPath"),
+        batch_input=_template(raw.get("BatchInput"), f"{p}/BatchInput", "BatchInput", lang),
+    )
 
 
 # State type → what it compiles beyond the common fields.

@@ -6,15 +6,21 @@ recorded histories: a child's first event points at ``ParallelStateStarted`` /
 ``MapIterationStarted``; an iteration's ``MapIterationSucceeded`` points at its last
 event, and the next iteration starts from that same event; ``*StateSucceeded`` and
 ``*StateExited`` both point at the last child event.
+
+A Distributed Map with an ItemReader waits in phase ``reader`` (after MapRunStarted)
+for its internal read task, and one with a ResultWriter in phase ``writer`` (before
+MapRunSucceeded) for its internal write task; see ``map_io``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from opensfn.asl import jsonpath, payload
+import orjson
+
+from opensfn.asl import item_reader, payload
 from opensfn.asl.definition import State
-from opensfn.engine import data
+from opensfn.engine import data, map_io
 from opensfn.engine.flow import fail_state, goto_exit, state_of
 from opensfn.engine.run import Frame, Run, dumps
 from opensfn.errors import WorkflowError
@@ -26,9 +32,9 @@ def begin(run: Run, frame: Frame, path: list[str], state: State) -> None:
     """Execute a Parallel or Map state: start its children."""
     if state.type == "Parallel":
         _begin_parallel(run, frame, state)
+        frame["phase"] = "children"
     else:
-        _begin_map(run, frame, state)
-    frame["phase"] = "children"
+        _begin_map(run, frame, path, state)
 
 
 def progress(run: Run, frame: Frame, path: list[str]) -> bool:
@@ -149,47 +155,9 @@ def _finish(
 # ---------------------------------------------------------------------- Map
 
 
-def _int_setting(
-    run: Run,
-    frame: Frame,
-    state: State,
-    eff: Any,
-    value: Any,
-    path: jsonpath.JsonPath | None,
-    name: str,
-) -> int:
-    if data.is_jsonata(state) and value is not None:
-        value = data.evaluate(run, frame, value, data.binding(run, frame, state))
-    if path is None:
-        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
-    found = payload.apply_input_path(path, eff, run.context(frame, state), run.variables(frame))
-    number = _as_number(found, int)
-    if number is None:
-        raise WorkflowError(
-            "States.Runtime",
-            f'The {name}Path field refers to value "{_plain(found)}" which is not a valid integer: {path.text}',
-        )
-    return int(number)
-
-
-def _as_number(value: Any, kind: type[int] | type[float]) -> int | float | None:
-    """A number, or a string holding one (AWS parses numeric strings in ``*Path`` fields)."""
-    if isinstance(value, bool):
-        return None
-    if kind is int and isinstance(value, int):
-        return value
-    if kind is float and isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return kind(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _plain(value: Any) -> str:
-    return value if isinstance(value, str) else dumps(value)
+_int_setting = map_io.int_setting
+_as_number = map_io.as_number
+_plain = map_io.plain
 
 
 def _tolerance(run: Run, frame: Frame, state: State, eff: Any) -> tuple[int | None, float | None]:
@@ -249,30 +217,40 @@ def _jsonata_items(run: Run, frame: Frame, state: State) -> Any:
     return items
 
 
-def _begin_map(run: Run, frame: Frame, state: State) -> None:
+def _begin_map(run: Run, frame: Frame, path: list[str], state: State) -> None:
+    reader = state.item_reader
+    items: Any = None
     if data.is_jsonata(state):
         eff = frame["in"]
-        items = _jsonata_items(run, frame, state)
+        if reader is None:
+            items = _jsonata_items(run, frame, state)
     else:
         eff = data.input_path(run, frame, state, frame["in"])
-        items = eff
-        if state.items_path is not None:
-            items = payload.apply_input_path(
-                state.items_path, eff, run.context(frame, state), run.variables(frame)
-            )
-    if not isinstance(items, list):
+        # Recorded: with an ItemReader, ItemsPath is not applied (even one that selects
+        # nothing); the items are the reader's.
+        if reader is None:
+            items = eff
+            if state.items_path is not None:
+                items = payload.apply_input_path(
+                    state.items_path, eff, run.context(frame, state), run.variables(frame)
+                )
+    if reader is None and not isinstance(items, list):
         raise WorkflowError(
             "States.Runtime",
             f"Item selection path '{state.items_path.text if state.items_path else '$'}' "
             f"does not resolve to an array: {dumps(items)}",
         )
+    reader_args = map_io.arguments(run, frame, state, reader, eff) if reader else None
     conc = _int_setting(
         run, frame, state, eff, state.max_concurrency, state.max_concurrency_path, "MaxConcurrency"
     )
     dist = state.processor_mode == "DISTRIBUTED"
-    run.emit(frame, "MapStateStarted", "mapStateStartedEventDetails", {"length": len(items)})
+    # Recorded: a Map reading its items reports length 0 (they are not known yet).
+    length = len(items) if isinstance(items, list) else 0
+    run.emit(frame, "MapStateStarted", "mapStateStartedEventDetails", {"length": length})
     # AWS reads the tolerated-failure settings after recording MapStateStarted.
     count, pct = _tolerance(run, frame, state, eff)
+    map_run = None
     if dist:
         info = run.info
         arn_parts = info.state_machine_arn.split(":")
@@ -282,18 +260,142 @@ def _begin_map(run: Run, frame: Frame, state: State) -> None:
         )
         run.emit(frame, "MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": map_run})
     frame["children"] = {}
-    frame["map"] = {
-        "items": items,
+    m: dict[str, Any] = {
+        "items": [],
         "eff": eff,
         "next": 0,
-        "res": [None] * len(items),
+        "res": [],
         "running": 0,
         "fails": 0,
         "conc": conc,
         "count": count,
         "pct": pct,
         "dist": dist,
+        "run": map_run,
     }
+    frame["map"] = m
+    if reader is None:
+        _start_items(run, frame, path, state, items)
+        return
+    # The read happens inside the Map Run: a reader failure is the Map Run's.
+    try:
+        cfg = map_io.config(run, frame, state, reader, eff)
+    except item_reader.ItemReaderError as exc:
+        _map_run_failed(run, frame, path, state, item_reader.READER_FAILED, exc.cause)
+        return
+    m["reader"] = {"resource": reader.resource or "", "config": cfg}
+    params = {"Resource": reader.resource, "Parameters": reader_args, "ReaderConfig": cfg}
+    map_io.schedule(run, frame, path, item_reader.READER_RESOURCE, params)
+    frame["phase"] = "reader"
+
+
+def _start_items(run: Run, frame: Frame, path: list[str], state: State, items: list[Any]) -> None:
+    """The items are known: select and batch them if batched, then run the iterations."""
+    m = frame["map"]
+    if state.item_batcher is not None:
+        try:
+            selected = [
+                _item_input(run, frame, state, m["eff"], i, item) for i, item in enumerate(items)
+            ]
+            items = map_io.batches(run, frame, state, m["eff"], selected)
+        except WorkflowError as exc:
+            from opensfn.engine.flow import with_prefix
+
+            frame.pop("map", None)
+            fail_state(run, frame, path, state, exc.error, with_prefix(frame, state, exc))
+            return
+        m["selected"] = True
+    m["items"] = items
+    m["res"] = [None] * len(items)
+    if m["dist"] and state.result_writer is not None:
+        m["inputs"] = [None] * len(items)
+        m["starts"] = [0.0] * len(items)
+        m["recs"] = [None] * len(items)
+    frame["phase"] = "children"
+
+
+def _map_run_failed(
+    run: Run, frame: Frame, path: list[str], state: State, error: str | None, cause: str | None
+) -> None:
+    """The Map Run failed (its reader, its writer): MapRunFailed, then the state fails."""
+    m = frame.pop("map", None)
+    frame.pop("task", None)
+    if m is not None and m["dist"]:
+        details: dict[str, Any] = {}
+        if error is not None:
+            details["error"] = error
+        if cause is not None:
+            details["cause"] = cause
+        run.emit(frame, "MapRunFailed", "mapRunFailedEventDetails", details)
+    fail_state(run, frame, path, state, error, cause, "MapStateFailed")
+
+
+def on_internal_answer(
+    run: Run,
+    frame: Frame,
+    path: list[str],
+    task_id: str,
+    output: str | None,
+    error: str | None,
+    cause: str | None,
+) -> None:
+    """The runtime answered the Map's reader or writer task (``output`` is None when it
+    failed)."""
+    run.cancel_task(task_id)
+    m = frame.get("map")
+    phase = frame["phase"]
+    if m is None or frame.get("task") != task_id or phase not in ("reader", "writer"):
+        return
+    frame.pop("task", None)
+    state = state_of(run, frame)
+    if phase == "reader":
+        if output is None:
+            _map_run_failed(run, frame, path, state, error or item_reader.READER_FAILED, cause)
+            return
+        reader = m.pop("reader")
+        try:
+            items = item_reader.parse_items(
+                reader["resource"], reader["config"], orjson.loads(output)
+            )
+        except item_reader.ItemReaderError as exc:
+            _map_run_failed(run, frame, path, state, item_reader.READER_FAILED, exc.cause)
+            return
+        _start_items(run, frame, path, state, items)
+        return
+    if output is None:
+        _map_run_failed(run, frame, path, state, error or item_reader.WRITER_FAILED, cause)
+        return
+    _map_succeeded(run, frame, path, state, m.pop("written"))
+
+
+def _map_succeeded(run: Run, frame: Frame, path: list[str], state: State, result: Any) -> None:
+    if frame["map"]["dist"]:
+        run.emit(frame, "MapRunSucceeded")
+    run.emit(frame, "MapStateSucceeded", update=False)
+    frame.pop("map")
+    _finish(run, frame, path, state, result)
+
+
+def _map_done(run: Run, frame: Frame, path: list[str], state: State) -> None:
+    """Every iteration ended well: write the results if asked, then succeed."""
+    m = frame["map"]
+    writer = state.result_writer
+    if not m["dist"] or writer is None:
+        _map_succeeded(run, frame, path, state, m["res"])
+        return
+    try:
+        if writer.resource is None:
+            _map_succeeded(run, frame, path, state, map_io.preview(run, frame, state, m))
+            return
+        params, m["written"] = map_io.writer_task(run, frame, state, m)
+    except item_reader.ItemReaderError as exc:
+        _map_run_failed(run, frame, path, state, item_reader.WRITER_FAILED, exc.cause)
+        return
+    except WorkflowError as exc:
+        _map_run_failed(run, frame, path, state, exc.error, exc.cause)
+        return
+    map_io.schedule(run, frame, path, item_reader.WRITER_RESOURCE, params)
+    frame["phase"] = "writer"
 
 
 def _item_input(run: Run, frame: Frame, state: State, eff: Any, index: int, item: Any) -> Any:
@@ -324,7 +426,9 @@ def _progress_map(run: Run, frame: Frame, path: list[str], state: State) -> None
             i = m["next"]
             m["next"] = i + 1
             try:
-                value = _item_input(run, frame, state, m["eff"], i, m["items"][i])
+                value = m["items"][i]
+                if not m.get("selected"):
+                    value = _item_input(run, frame, state, m["eff"], i, value)
             except WorkflowError as exc:
                 from opensfn.engine.flow import with_prefix
 
@@ -347,6 +451,9 @@ def _progress_map(run: Run, frame: Frame, path: list[str], state: State) -> None
                 state.processor or "", run, value, started, frame, idx=i, silent=m["dist"]
             )
             m["running"] += 1
+            if "inputs" in m:
+                m["inputs"][i] = value
+                m["starts"][i] = run.now
             batch.append(key)
         if not batch:
             break
@@ -356,11 +463,7 @@ def _progress_map(run: Run, frame: Frame, path: list[str], state: State) -> None
                 return
     if m["running"]:
         return
-    if m["dist"]:
-        run.emit(frame, "MapRunSucceeded")
-    run.emit(frame, "MapStateSucceeded", update=False)
-    frame.pop("map")
-    _finish(run, frame, path, state, m["res"])
+    _map_done(run, frame, path, state)
 
 
 def _settle(run: Run, frame: Frame, path: list[str], state: State, key: str) -> bool:
@@ -374,6 +477,8 @@ def _settle(run: Run, frame: Frame, path: list[str], state: State, key: str) -> 
     del frame["children"][key]
     m["running"] -= 1
     last_one = m["next"] >= len(m["items"]) and m["running"] == 0
+    if "recs" in m:
+        m["recs"][i] = map_io.record(run, m, i, child)
     if phase == "done":
         m["res"][i] = child["out"]
         if m["dist"]:

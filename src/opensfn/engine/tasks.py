@@ -54,6 +54,11 @@ def classify(arn: str, default_region: str) -> Resource:
     return Resource("service", arn, "unknown", arn, default_region)
 
 
+# Tasks the engine schedules for itself (a Distributed Map's ItemReader / ResultWriter
+# I/O): durable and re-queued on restart like any task, but AWS records no event for
+# them, and their answer goes back to the Map state that asked (``engine.branches``).
+INTERNAL = "internal"
+
 # kind → (event prefix, details-key prefix); service tasks say Task*, with their type.
 _EVENTS = {
     "activity": ("Activity", "activity"),
@@ -65,6 +70,8 @@ _EVENTS = {
 def _emit(
     run: Run, frame: Frame, task: dict[str, Any], what: str, details: dict[str, Any] | None
 ) -> int:
+    if task["kind"] == INTERNAL:
+        return int(frame["last"])
     prefix, key = _EVENTS[task["kind"]]
     if task["kind"] == "service":
         details = {"resourceType": task["service"], "resource": task["action"], **(details or {})}
@@ -180,6 +187,11 @@ def _restart_heartbeat(run: Run, path: list[str], task_id: str, task: dict[str, 
 def on_succeeded(run: Run, frame: Frame, path: list[str], task_id: str, output: str) -> None:
     """The task's result arrived: output processing, then the next state."""
     task = run.state["tasks"][task_id]
+    if task["kind"] == INTERNAL:
+        from opensfn.engine import branches
+
+        branches.on_internal_answer(run, frame, path, task_id, output, None, None)
+        return
     run.cancel_task(task_id)
     _emit(run, frame, task, "Succeeded", {"output": output, "outputDetails": {"truncated": False}})
     state = state_of(run, frame)
@@ -199,6 +211,11 @@ def on_failed(
 ) -> None:
     """The task failed: record it, then Retry / Catch."""
     task = run.state["tasks"][task_id]
+    if task["kind"] == INTERNAL:
+        from opensfn.engine import branches
+
+        branches.on_internal_answer(run, frame, path, task_id, None, error, cause)
+        return
     run.cancel_task(task_id)
     details: dict[str, Any] = {}
     if error is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from opensfn.engine.protocol import ScheduleTask, TaskFailed
-from opensfn.runtime.dispatch import activity, lambda_, mocks, nested, sdk
+from opensfn.runtime.dispatch import activity, itemio, lambda_, mocks, nested, sdk
 from opensfn.runtime.dispatch.host import (
     Dispatcher,
     DispatchHost,
@@ -80,6 +80,8 @@ DISPATCHERS: dict[str, Dispatcher] = {
     "lambda:invoke": lambda_.invoke,
     "states:startExecution": nested.start_execution,
     "http:invoke": _http,
+    "opensfn:itemReader": itemio.read,  # a Distributed Map's ItemReader (internal task)
+    "opensfn:resultWriter": itemio.write,  # a Distributed Map's ResultWriter (internal task)
     "service": sdk.call,
     "unsupported": _unsupported,
 }
