@@ -106,7 +106,9 @@ async def describe_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str
         out["error"] = rec.error
     if rec.cause is not None:
         out["cause"] = rec.cause
-    out["redriveCount"] = 0
+    out["redriveCount"] = rec.redrive_count
+    if rec.redrive_date is not None:
+        out["redriveDate"] = rec.redrive_date
     reason = _NOT_REDRIVABLE.get(rec.status)
     out["redriveStatus"] = "REDRIVABLE" if reason is None else "NOT_REDRIVABLE"
     if reason is not None:

@@ -1,11 +1,9 @@
 """RedriveExecution: AWS's rules for which executions can be redriven.
 
 Only a Standard execution that ended FAILED, TIMED_OUT or ABORTED less than 14 days ago
-can be redriven; anything else answers ExecutionNotRedrivable with AWS's reason. The
-restart itself (from the state that failed, history continued with
-``ExecutionRedriven``) needs an engine entry point that rebuilds a running state from a
-closed execution; until the engine has one, a redrivable execution is refused with
-an explicit reason rather than silently restarted from its start.
+can be redriven; anything else answers ExecutionNotRedrivable with AWS's reason. A redrive
+reopens the execution from its kept engine state: the history goes on with
+``ExecutionRedriven`` and the state that did not succeed is entered again.
 """
 
 from __future__ import annotations
@@ -43,6 +41,4 @@ async def redrive_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str,
     reason = not_redrivable_reason(rec.status, rec.stop_date, time.time())
     if reason is not None:
         raise ExecutionNotRedrivable(reason)
-    raise ExecutionNotRedrivable(
-        f"Execution is {rec.status} but opensfn cannot redrive executions yet"
-    )
+    return {"redriveDate": await ctx.runtime.redrive_execution(rec)}

@@ -31,6 +31,13 @@ def step(
     return interpreter.step(machine, info, state, trigger, ctx)
 
 
+def redrive(
+    machine: Any, info: ExecutionInfo, state: dict[str, Any], ctx: StepContext
+) -> Transition:
+    """``engine.interpreter.redrive``: reopen a FAILED, TIMED_OUT or ABORTED execution."""
+    return interpreter.redrive(machine, info, state, ctx)
+
+
 def resume_commands(state: dict[str, Any]) -> list[Command]:
     """Timers to re-arm and tasks to re-queue after a restart."""
     return interpreter.resume_commands(state)

@@ -37,7 +37,7 @@ from opensfn.engine.protocol import (
     Transition,
     Trigger,
 )
-from opensfn.errors import ExecutionAlreadyExists, InternalFailure
+from opensfn.errors import ExecutionAlreadyExists, ExecutionNotRedrivable, InternalFailure
 from opensfn.runtime import dispatch as integrations
 from opensfn.runtime import engine_link, tokens
 from opensfn.runtime.dispatch import dispatch
@@ -145,6 +145,7 @@ class Runtime:
             state_machine_name=rec.machine_arn.rsplit(":", 1)[-1],
             role_arn=rec.role_arn,
             start_time=datetime.fromtimestamp(rec.start_date, UTC),
+            redrive_count=rec.redrive_count,
         )
         ex = OpenExecution(rec.id, info, self.machine(revision), _pack(state), rec.input)
         self.open[rec.arn] = ex
@@ -223,6 +224,38 @@ class Runtime:
         batch = writes.start_execution(record, transition.events, packed, closing)
         await asyncio.shield(self._commit(ex, transition, batch))
         return Started(arn, start_date)
+
+    async def redrive_execution(self, rec: ExecutionRecord) -> float:
+        """RedriveExecution of a closed execution whose state was kept; returns redriveDate."""
+        kept = self.store.closed_state(rec.arn)
+        revision = self.store.get_revision(rec.machine_arn, rec.revision_id)
+        if kept is None or revision is None:
+            raise ExecutionNotRedrivable("Execution cannot be redriven: its state was not kept")
+        ctx = _context(self.secret, rec.arn)
+        info = ExecutionInfo(
+            execution_arn=rec.arn,
+            execution_name=rec.name,
+            state_machine_arn=rec.machine_arn,
+            state_machine_name=rec.machine_arn.rsplit(":", 1)[-1],
+            role_arn=rec.role_arn,
+            start_time=datetime.fromtimestamp(rec.start_date, UTC),
+            redrive_count=rec.redrive_count + 1,
+        )
+        machine = self.machine(revision)
+        try:
+            t = engine_link.redrive(machine, info, orjson.loads(kept), ctx)
+        except Exception as exc:
+            LOG.exception("engine failed to redrive %s", rec.arn)
+            raise InternalFailure("The engine failed to redrive the execution.") from exc
+        packed = _pack(t.state)
+        ex = OpenExecution(rec.id, info, machine, packed, rec.input)
+        self.open[rec.arn] = ex
+        closing = self._closing(ex, t, ctx)
+        date = ctx.now.timestamp()
+        count = rec.redrive_count + 1
+        batch = writes.redrive_execution(rec.id, t.events, packed, closing, count, date)
+        await asyncio.shield(self._commit(ex, t, batch))
+        return date
 
     def _closing(self, ex: OpenExecution, t: Transition, ctx: StepContext) -> Closing | None:
         if t.status is None:

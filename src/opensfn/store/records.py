@@ -67,6 +67,8 @@ class ExecutionRecord:
     cause: str | None
     start_date: float
     stop_date: float | None
+    redrive_count: int = 0
+    redrive_date: float | None = None
 
 
 @dataclass(frozen=True)

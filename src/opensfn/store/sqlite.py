@@ -50,7 +50,7 @@ _ACTIVITY_COLS = "arn, region, account, name, creation_date, seq"
 _BEGIN = dialect.statement(_DIALECT, "begin_write")
 _EXEC_COLS = (
     "id, arn, machine_arn, revision_id, name, role_arn, status, input, output, error, cause, "
-    "start_date, stop_date"
+    "start_date, stop_date, redrive_count, redrive_date"
 )
 
 
@@ -242,6 +242,13 @@ class Store:
             "SELECT key, value FROM tags WHERE resource_arn = ? ORDER BY key", (arn,)
         ).fetchall()
         return [(str(k), str(v)) for k, v in rows]
+
+    def closed_state(self, arn: str) -> bytes | None:
+        """The engine state kept for a redrivable (FAILED, TIMED_OUT, ABORTED) execution."""
+        row = self._one(
+            "SELECT state FROM executions WHERE arn = ? AND status != 'RUNNING'", (arn,)
+        )
+        return None if row is None or row[0] is None else str(row[0]).encode()
 
     def get_execution(self, arn: str) -> ExecutionRecord | None:
         """The execution ``arn``, if it exists."""

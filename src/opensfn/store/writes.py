@@ -159,11 +159,16 @@ def _insert_events(conn: sqlite3.Connection, execution_id: int, events: Sequence
             map_runs.record_events(conn, execution_id, events)
 
 
-def _close(conn: sqlite3.Connection, execution_id: int, c: Closing) -> None:
+# Final statuses whose engine state is kept: RedriveExecution restarts from it.
+REDRIVABLE = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+
+
+def _close(conn: sqlite3.Connection, execution_id: int, c: Closing, state: bytes) -> None:
+    kept = state.decode() if c.status in REDRIVABLE else None
     conn.execute(
-        "UPDATE executions SET status = ?, output = ?, error = ?, cause = ?, stop_date = ?, state = NULL "
+        "UPDATE executions SET status = ?, output = ?, error = ?, cause = ?, stop_date = ?, state = ? "
         "WHERE id = ?",
-        (c.status, c.output, c.error, c.cause, c.stop_date, execution_id),
+        (c.status, c.output, c.error, c.cause, c.stop_date, kept, execution_id),
     )
     # Hook: map runs still running end with their execution.
     map_runs.close_all(conn, execution_id, c.status, c.stop_date)
@@ -183,7 +188,7 @@ def start_execution(
         )  # fmt: skip
         _insert_events(conn, e.id, events)
         if closing is not None:
-            _close(conn, e.id, closing)
+            _close(conn, e.id, closing, state)
 
     return run
 
@@ -196,10 +201,33 @@ def advance_execution(
     def run(conn: sqlite3.Connection) -> None:
         _insert_events(conn, execution_id, events)
         if closing is not None:
-            _close(conn, execution_id, closing)
+            _close(conn, execution_id, closing, state)
         else:
             conn.execute(
                 "UPDATE executions SET state = ? WHERE id = ?", (state.decode(), execution_id)
             )
+
+    return run
+
+
+def redrive_execution(
+    execution_id: int,
+    events: Sequence[Event],
+    state: bytes,
+    closing: Closing | None,
+    redrive_count: int,
+    redrive_date: float,
+) -> Batch:
+    """RedriveExecution: the execution is RUNNING again, its history goes on."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "UPDATE executions SET status = 'RUNNING', output = NULL, error = NULL, cause = NULL, "
+            "stop_date = NULL, state = ?, redrive_count = ?, redrive_date = ? WHERE id = ?",
+            (state.decode(), redrive_count, redrive_date, execution_id),
+        )
+        _insert_events(conn, execution_id, events)
+        if closing is not None:
+            _close(conn, execution_id, closing, state)
 
     return run
