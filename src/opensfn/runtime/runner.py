@@ -72,6 +72,19 @@ class OpenExecution:
         return state
 
 
+def _info_of(rec: ExecutionRecord, redrive_count: int) -> ExecutionInfo:
+    """What the engine knows of a stored execution."""
+    return ExecutionInfo(
+        execution_arn=rec.arn,
+        execution_name=rec.name,
+        state_machine_arn=rec.machine_arn,
+        state_machine_name=rec.machine_arn.rsplit(":", 1)[-1],
+        role_arn=rec.role_arn,
+        start_time=datetime.fromtimestamp(rec.start_date, UTC),
+        redrive_count=redrive_count,
+    )
+
+
 def _pack(state: dict[str, Any]) -> bytes:
     """The state as JSON, exact-size: orjson's own result keeps ~4 KB of slack (measured
     with tracemalloc), which an execution held in memory would carry while it waits."""
@@ -138,15 +151,7 @@ class Runtime:
         revision = self.store.get_revision(rec.machine_arn, rec.revision_id)
         if revision is None:
             raise LookupError(f"revision {rec.revision_id} of {rec.machine_arn} is missing")
-        info = ExecutionInfo(
-            execution_arn=rec.arn,
-            execution_name=rec.name,
-            state_machine_arn=rec.machine_arn,
-            state_machine_name=rec.machine_arn.rsplit(":", 1)[-1],
-            role_arn=rec.role_arn,
-            start_time=datetime.fromtimestamp(rec.start_date, UTC),
-            redrive_count=rec.redrive_count,
-        )
+        info = _info_of(rec, rec.redrive_count)
         ex = OpenExecution(rec.id, info, self.machine(revision), _pack(state), rec.input)
         self.open[rec.arn] = ex
         self._apply(ex, engine_link.resume_commands(state))
@@ -232,15 +237,7 @@ class Runtime:
         if kept is None or revision is None:
             raise ExecutionNotRedrivable("Execution cannot be redriven: its state was not kept")
         ctx = _context(self.secret, rec.arn)
-        info = ExecutionInfo(
-            execution_arn=rec.arn,
-            execution_name=rec.name,
-            state_machine_arn=rec.machine_arn,
-            state_machine_name=rec.machine_arn.rsplit(":", 1)[-1],
-            role_arn=rec.role_arn,
-            start_time=datetime.fromtimestamp(rec.start_date, UTC),
-            redrive_count=rec.redrive_count + 1,
-        )
+        info = _info_of(rec, rec.redrive_count + 1)
         machine = self.machine(revision)
         try:
             t = engine_link.redrive(machine, info, orjson.loads(kept), ctx)
