@@ -51,7 +51,7 @@ def _entered(events: list[dict[str, Any]]) -> int:
 
 def engine(min_time: float) -> dict[str, Any]:
     """start()/step() of the interpreter alone."""
-    from opensfn.engine.protocol import TaskSucceeded, TimerFired
+    from opensfn.engine.protocol import ScheduleTimer, TaskSucceeded, TimerFired
     from opensfn.testing import Harness
 
     res: dict[str, Any] = {}
@@ -78,8 +78,8 @@ def engine(min_time: float) -> dict[str, Any]:
 
     def timer_step() -> None:
         tr = wait.start('{"x": 1}')
-        timer = next(c for c in tr.commands if type(c).__name__ == "ScheduleTimer")
-        wait.step(TimerFired(timer.timer_id))  # type: ignore[attr-defined]
+        timer = next(c for c in tr.commands if isinstance(c, ScheduleTimer))
+        wait.step(TimerFired(timer.timer_id))
 
     res["start_plus_timer_step_us"] = round(_per_call(timer_step, min_time) * 1e6, 1)
     act = Harness(
@@ -200,9 +200,7 @@ def store(batches: int) -> dict[str, Any]:
                 await asyncio.gather(*[st.submit(batch()) for _ in range(group)])
             n = rounds * group
             res[f"group{group}_cpu_us_per_batch"] = round((time.process_time() - c0) / n * 1e6, 1)
-            res[f"group{group}_wall_us_per_batch"] = round(
-                (time.perf_counter() - t0) / n * 1e6, 1
-            )
+            res[f"group{group}_wall_us_per_batch"] = round((time.perf_counter() - t0) / n * 1e6, 1)
         await st.close()
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -79,15 +79,12 @@ def open_executions(server: Server, n: int, settle_s: float = 20.0) -> dict[str,
         {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": act, "End": True}}},
     )
     n_act = n // 10
-    n_wait = n - n_act
     # Due once everything is started (at ~1,000 starts/s) plus a margin.
     due = time.time() + settle_s + n / 800
     due_text = datetime.fromtimestamp(due, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
     def start(r: Raw, i: int) -> bool:
-        sm, body = (
-            (wait_sm, {"i": i, "due": due_text}) if i >= n_act else (act_sm, {"i": i})
-        )
+        sm, body = (wait_sm, {"i": i, "due": due_text}) if i >= n_act else (act_sm, {"i": i})
         status, _ = r.raw(
             "StartExecution",
             json.dumps({"stateMachineArn": sm, "input": json.dumps(body)}).encode(),

@@ -31,6 +31,7 @@ PASS_CHAIN: dict[str, Any] = {
     },
 }
 
+
 # sfnbench's choice-heavy loop: count to `limit` with States.MathAdd.
 def choice_loop(limit: int) -> dict[str, Any]:
     """A Choice + Pass loop counting from 0 to ``limit``."""

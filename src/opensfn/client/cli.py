@@ -129,6 +129,7 @@ def serve(**flags: object) -> None:
         access_log=False,
         log_level=level,
         timeout_graceful_shutdown=5,
+        proxy_headers=False,  # no proxy in front: skip parsing X-Forwarded-* per request
     )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal with the
     # handlers that were there before it: exit with 0 then, a clean stop is not an error.
