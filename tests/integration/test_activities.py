@@ -169,3 +169,27 @@ def test_heartbeat_timeout(sfn: Any, make_machine: Any, activity: str) -> None:
     with pytest.raises(ClientError) as exc:
         sfn.send_task_success(taskToken=task["taskToken"], output="{}")
     assert error_of(exc)[0] == "TaskTimedOut"
+
+
+def test_a_poller_that_hangs_up_is_not_handed_the_task(
+    server: Any, sfn: Any, make_machine: Any, activity: str
+) -> None:
+    """A GetActivityTask whose client disconnected must leave the task for others."""
+    import socket
+
+    body = json.dumps({"activityArn": activity}).encode()
+    request = (
+        f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        "Content-Type: application/x-amz-json-1.0\r\n"
+        "X-Amz-Target: AWSStepFunctions.GetActivityTask\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection(("127.0.0.1", server.port)) as conn:
+        conn.sendall(request)
+        time.sleep(0.2)  # the poll is waiting on the server now
+    time.sleep(0.1)  # ... and the client is gone
+    arn = sfn.start_execution(stateMachineArn=make_machine(task_machine(activity)))["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity, workerName="live")
+    assert task.get("taskToken"), "the task went to the poller that hung up"
+    sfn.send_task_success(taskToken=task["taskToken"], output="{}")
+    wait_status(sfn, arn, "SUCCEEDED")

@@ -8,11 +8,12 @@ yields a 500; an unexpected exception is logged and answers InternalFailure.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any
 
 import orjson
@@ -83,7 +84,7 @@ def _region(headers: Mapping[str, str], default: str) -> str:
 
 async def _dispatch(
     services: Services, request: Request, keys: Mapping[str, Credentials] | None
-) -> tuple[str, bytes]:
+) -> tuple[str, bytes | None]:
     target = request.headers.get("x-amz-target", "")
     op = target[len(_PREFIX) :] if target.startswith(_PREFIX) else ""
     body = await _read_body(request)
@@ -97,8 +98,39 @@ async def _dispatch(
     if handler is None:  # in the model, not implemented yet
         raise UnknownOperationException(f"opensfn does not implement {op} yet")
     ctx = RequestContext(account, _region(request.headers, settings.region), services)
-    result = await handler(ctx, params)
+    if op in _LONG_POLLS:
+        result = await _unless_disconnected(handler(ctx, params), request.receive)
+        if result is None:
+            return op, None
+    else:
+        result = await handler(ctx, params)
     return op, result if isinstance(result, bytes) else orjson.dumps(result)
+
+
+# Operations that may wait long for something to happen: a poller that hangs up must not
+# be handed a task it will never see (the task would be lost until it times out).
+_LONG_POLLS = frozenset({"GetActivityTask"})
+
+
+async def _unless_disconnected(work: Awaitable[Any], receive: Receive) -> Any:
+    """Await ``work``; None if the client hung up first (``work`` is then cancelled)."""
+
+    async def hung_up() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    task = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(hung_up())
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
 
 
 def create_app(settings: Settings) -> ASGIApp:
@@ -131,8 +163,10 @@ def create_app(settings: Settings) -> ASGIApp:
         request = Request(scope, receive)
         op = request.headers.get("x-amz-target", "?").removeprefix(_PREFIX)
         try:
-            op, content = await _dispatch(state["services"], request, keys)
-            status = 200
+            op, answer = await _dispatch(state["services"], request, keys)
+            if answer is None:  # the client hung up during a long poll: nobody to answer
+                return
+            status, content = 200, answer
         except ApiError as exc:
             status, content = exc.status, _error_body(exc)
         except Exception:
@@ -151,8 +185,10 @@ def create_app(settings: Settings) -> ASGIApp:
             }
         )
         await send({"type": "http.response.body", "body": content})
-        if LOG.isEnabledFor(logging.DEBUG):  # one line per call is too dear at INFO
-            LOG.debug("%s %d %.2fms", op, status, (time.perf_counter() - started) * 1000)
+        # One line per request at info (``--log-level warning`` turns it off: it costs
+        # about 6% of a request's CPU).
+        if LOG.isEnabledFor(logging.INFO):
+            LOG.info("%s %d %.2fms", op, status, (time.perf_counter() - started) * 1000)
 
     async def health(request: Request) -> Response:
         return Response(b'{"status":"ok"}', 200, media_type="application/json")
