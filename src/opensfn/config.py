@@ -33,6 +33,13 @@ class Settings:
     db: str = "./.opensfn/opensfn.db"
     """Database: a file path or ``sqlite:///path``. ``--db`` / ``OPENSFN_DB``."""
 
+    durability: str = "full"
+    """How commits reach the disk. ``full`` (default): ``synchronous=FULL``, every call
+    answered 200 survives kill -9, an OS crash and power loss (group commit: one fsync per
+    batch of writes). ``normal``: ``synchronous=NORMAL``, no fsync per commit (only at WAL
+    checkpoints): survives kill -9 of the server, but an OS crash or power loss may lose the
+    last commits. ``--durability`` / ``OPENSFN_DURABILITY``."""
+
     wait_scale: float = 1.0
     """Factor applied to every timer delay (Wait, retry, timeouts); 0 fires timers at once.
     ``--wait-scale`` / ``OPENSFN_WAIT_SCALE`` (``WAIT_TIME_SCALE`` is honoured too)."""
@@ -108,6 +115,10 @@ class Settings:
         return sqlite_path(self.db)
 
 
+# --durability values -> SQLite's synchronous setting.
+DURABILITY = {"full": "FULL", "normal": "NORMAL"}
+
+
 # Environment variables that are read besides OPENSFN_<FIELD>, for compatibility with
 # Step Functions Local and the usual AWS variables. OPENSFN_* wins when both are set.
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -173,4 +184,8 @@ def load_settings(
                 break
     settings = Settings(**values)
     sqlite_path(settings.db)  # fail early on a database we cannot open
+    if settings.durability not in DURABILITY:
+        raise ConfigError(
+            f"setting durability: invalid value {settings.durability!r} (full or normal)"
+        )
     return settings

@@ -70,3 +70,33 @@ def test_settings_from_flags_and_environment(tmp_path: Path) -> None:
         load_settings({"db": "postgresql://u:p@host/db"}, {})
     with pytest.raises(ConfigError):
         load_settings({}, {"OPENSFN_WAIT_SCALE": "-1"})
+
+
+def test_durability_setting(tmp_path: Path) -> None:
+    assert load_settings({}, {}).durability == "full"
+    assert load_settings({}, {"OPENSFN_DURABILITY": "normal"}).durability == "normal"
+    with pytest.raises(ConfigError):
+        load_settings({"durability": "none"}, {})
+    for synchronous, level in (("FULL", 2), ("NORMAL", 1)):
+        store = open_store(tmp_path / f"{synchronous}.db", synchronous)
+        assert store.rows("PRAGMA synchronous") == [(level,)]
+        assert store._write.execute("PRAGMA synchronous").fetchone() == (level,)
+        store.close_sync()
+
+
+def test_execution_closed_in_its_start_is_one_row(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "c.db")
+    record = ExecutionRecord(
+        store.new_execution_id(), "arn:e", "arn:m", "r1", "e", "role", "RUNNING", "{}",
+        None, None, None, 1.0, None,
+    )  # fmt: skip
+    closing = Closing("SUCCEEDED", 2.0, '{"ok":1}', map_runs=False)
+    store.write_now(writes.start_execution(record, [], b'{"s":1}', closing))
+    got = store.get_execution("arn:e")
+    assert got is not None and (got.status, got.output, got.stop_date) == (
+        "SUCCEEDED",
+        '{"ok":1}',
+        2.0,
+    )
+    assert store.closed_state("arn:e") is None  # a SUCCEEDED execution keeps no state
+    store.close_sync()

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -28,7 +28,7 @@ from opensfn.api.context import RequestContext, Services
 from opensfn.api.model import decode_request
 from opensfn.api.operations import OPERATIONS
 from opensfn.api.sigv4 import Credentials, credential_scope
-from opensfn.config import Settings
+from opensfn.config import DURABILITY, Settings
 from opensfn.errors import (
     ApiError,
     InternalFailure,
@@ -62,20 +62,34 @@ class _AsgiEndpoint:
         await self.app(scope, receive, send)
 
 
-async def _read_body(request: Request) -> bytes:
-    length = request.headers.get("content-length")
+def _headers(scope: Scope) -> dict[str, str]:
+    """The request's headers by (lower-case) name, read from the ASGI scope directly
+    (Starlette's Request/Headers objects cost more than the rest of a cheap call)."""
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+async def _read_body(headers: Mapping[str, str], receive: Receive) -> bytes:
+    length = headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY:
         raise RequestEntityTooLarge(
             f"Request body of {length} bytes exceeds the maximum of {MAX_BODY} bytes"
         )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # http.disconnect: as Starlette's stream()
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
+        more = message.get("more_body", False)
+        if not more and not chunks and len(chunk) <= MAX_BODY:
+            return chunk  # the usual case: the whole body in one message
         size += len(chunk)
         if size > MAX_BODY:
             raise RequestEntityTooLarge(f"Request body exceeds the maximum of {MAX_BODY} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not more:
+            return b"".join(chunks)
 
 
 def _region(headers: Mapping[str, str], default: str) -> str:
@@ -83,23 +97,27 @@ def _region(headers: Mapping[str, str], default: str) -> str:
 
 
 async def _dispatch(
-    services: Services, request: Request, keys: Mapping[str, Credentials] | None
+    services: Services,
+    scope: Scope,
+    receive: Receive,
+    headers: Mapping[str, str],
+    keys: Mapping[str, Credentials] | None,
 ) -> tuple[str, bytes | None]:
-    target = request.headers.get("x-amz-target", "")
+    target = headers.get("x-amz-target", "")
     op = target[len(_PREFIX) :] if target.startswith(_PREFIX) else ""
-    body = await _read_body(request)
+    body = await _read_body(headers, receive)
     settings = services.settings
     account = settings.account_id
     if keys is not None:  # --auth: the signature is checked before anything else, as AWS does
-        account = authenticate(request, body, keys).account_id
+        account = authenticate(Request(scope, receive), body, keys).account_id
     # As AWS: the body is decoded and checked against the model before anything else.
     params = decode_request(op, body)
     handler = OPERATIONS.get(op)
     if handler is None:  # in the model, not implemented yet
         raise UnknownOperationException(f"opensfn does not implement {op} yet")
-    ctx = RequestContext(account, _region(request.headers, settings.region), services)
+    ctx = RequestContext(account, _region(headers, settings.region), services)
     if op in _LONG_POLLS:
-        result = await _unless_disconnected(handler(ctx, params), request.receive)
+        result = await _unless_disconnected(handler(ctx, params), receive)
         if result is None:
             return op, None
     else:
@@ -141,7 +159,7 @@ def create_app(settings: Settings) -> ASGIApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = open_store(settings.sqlite_path)
+        store = open_store(settings.sqlite_path, DURABILITY[settings.durability])
         runtime = Runtime(store, settings.wait_scale, settings)
         await runtime.start()
         state["services"] = Services(settings, store, runtime)
@@ -160,10 +178,10 @@ def create_app(settings: Settings) -> ASGIApp:
         # about a third of the server's CPU per call (py-spy), so the one hot route answers
         # by itself with the same status, headers and body.
         started = time.perf_counter()
-        request = Request(scope, receive)
-        op = request.headers.get("x-amz-target", "?").removeprefix(_PREFIX)
+        headers = _headers(scope)
+        op = headers.get("x-amz-target", "?").removeprefix(_PREFIX)
         try:
-            op, answer = await _dispatch(state["services"], request, keys)
+            op, answer = await _dispatch(state["services"], scope, receive, headers, keys)
             if answer is None:  # the client hung up during a long poll: nobody to answer
                 return
             status, content = 200, answer

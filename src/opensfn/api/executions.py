@@ -64,6 +64,7 @@ async def start_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str, A
     target = versions.resolve(ctx, machine_arn)
     m = target.machine
     name = p.get("name")
+    fresh_name = name is None
     name = str(uuid.uuid4()) if name is None else arns.check_name(name)
     raw = p.get("input")
     input_text = "{}" if raw is None else check_input(raw)
@@ -72,7 +73,7 @@ async def start_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str, A
     arn = arns.execution_of(m.arn, name)
     await versions.remember_source(ctx, target, arn)
     started = await ctx.runtime.start_execution(
-        m, target.revision, arn, name, input_text, test_case or None
+        m, target.revision, arn, name, input_text, test_case or None, fresh_name=fresh_name
     )
     return {"executionArn": started.execution_arn, "startDate": started.start_date}
 

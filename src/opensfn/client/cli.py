@@ -31,6 +31,14 @@ def cli() -> None:
     help="Database: a path or sqlite:///path [./.opensfn/opensfn.db; OPENSFN_DB].",
 )
 @click.option(
+    "--durability",
+    type=click.Choice(["full", "normal"]),
+    default=None,
+    help="full: every 200 is fsynced (survives power loss); normal: no fsync per commit, "
+    "survives kill -9 of the server but an OS crash or power loss may lose the last "
+    "commits [full; OPENSFN_DURABILITY].",
+)
+@click.option(
     "--wait-scale",
     type=float,
     default=None,

@@ -65,8 +65,9 @@ def start(machine: Machine, info: ExecutionInfo, input_text: str, ctx: StepConte
         "in": value,
         "last": 0,
         "phase": "enter",
-        "text": input_text,
     }
+    if dumps(value) != input_text:  # the text as sent, kept only when it is not the compact one
+        root["text"] = input_text
     state: dict[str, Any] = {
         "next": 1,
         "seq": 0,

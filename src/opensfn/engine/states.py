@@ -167,10 +167,11 @@ def _wait(run: Run, frame: Frame, path: list[str], state: State) -> None:
         due = _timestamp_from_path(state.timestamp_path, eff, run.context(frame, state))
     if due - run.now > MAX_WAIT_SECONDS:
         raise WorkflowError("States.Runtime", "Wait state delay is too long.")
-    frame["eff"] = eff
     if due <= run.now:
         _wait_done(run, frame, state, eff)
         return
+    if eff is not frame["in"]:  # kept only when InputPath changed it (else read from "in")
+        frame["eff"] = eff
     frame["phase"] = "wait"
     run.schedule_timer(run.new_id("w"), path, due, "wait")
 
@@ -278,7 +279,8 @@ def on_timer(run: Run, frame: Frame, path: list[str], kind: str, timer_id: str) 
     if kind == "wait" and frame["phase"] == "wait":
         state = state_of(run, frame)
         try:
-            _wait_done(run, frame, state, frame.pop("eff"))
+            eff = frame.pop("eff") if "eff" in frame else frame["in"]
+            _wait_done(run, frame, state, eff)
         except WorkflowError as exc:
             fail_state(run, frame, path, state, exc.error, with_prefix(frame, state, exc))
     elif kind == "retry" and frame["phase"] == "retry":

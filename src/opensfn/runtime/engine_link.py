@@ -1,6 +1,6 @@
 """The runtime's one door to the interpreter and the definition loader.
 
-Everything the runtime asks of the engine goes through these five functions, so the
+Everything the runtime asks of the engine goes through these functions, so the
 contract (``engine.protocol``) is visible in one place and a different engine could
 be slotted in here.
 """
@@ -46,3 +46,12 @@ def resume_commands(state: dict[str, Any]) -> list[Command]:
 def open_task(state: dict[str, Any], task_id: str) -> bool:
     """Is ``task_id`` still waiting for its answer?"""
     return interpreter.open_task(state, task_id)
+
+
+def has_map_runs(machine: Any) -> bool:
+    """Has the machine a Distributed Map state (whose runs the store records)?"""
+    return any(
+        st.processor_mode == "DISTRIBUTED"
+        for sc in machine.scopes.values()
+        for st in sc.states.values()
+    )

@@ -126,6 +126,8 @@ class Runtime:
         self.timers = Timers(wait_scale, self._timer_fired)
         self.open: dict[str, OpenExecution] = {}
         self._machines: dict[tuple[str, str], Any] = {}
+        # id(machine) -> (machine, has a Distributed Map): the machine is kept so its id stays its own.
+        self._distributed: dict[int, tuple[Any, bool]] = {}
         self._pending: set[asyncio.Future[Any]] = set()
         self.secret = b""
 
@@ -187,15 +189,18 @@ class Runtime:
         name: str,
         input_text: str,
         test_case: str | None = None,
+        *,
+        fresh_name: bool = False,
     ) -> Started:
         """Start an execution (idempotent by name as AWS defines it) and commit it;
-        ``test_case`` selects mocked Task results (``stateMachineArn#TestCase``)."""
+        ``test_case`` selects mocked Task results (``stateMachineArn#TestCase``);
+        ``fresh_name``: the name is a new UUID, no execution can have it (no lookup)."""
         existing = self.open.get(arn)
         if existing is not None:
             if existing.closed or existing.input != input_text:
                 raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
             return Started(arn, existing.info.start_time.timestamp())
-        rec = self.store.get_execution(arn)
+        rec = None if fresh_name else self.store.get_execution(arn)
         if rec is not None:
             if rec.status == "RUNNING" and rec.input == input_text:
                 return Started(arn, rec.start_date)
@@ -263,7 +268,16 @@ class Runtime:
         self.queues.cancel_execution(ex.info.execution_arn)
         # integrations hook: drop its calls, stop .sync children, answer a .sync parent
         integrations.closed(self, ex, t.status, ex.stop_date, t.output, t.error, t.cause)
-        return Closing(t.status, ex.stop_date, t.output, t.error, t.cause)
+        return Closing(
+            t.status, ex.stop_date, t.output, t.error, t.cause, self._has_map_runs(ex.machine)
+        )
+
+    def _has_map_runs(self, machine: Any) -> bool:
+        """Can executions of ``machine`` have Distributed Map runs (cached per machine)?"""
+        known = self._distributed.get(id(machine))
+        if known is None or known[0] is not machine:
+            known = self._distributed[id(machine)] = (machine, engine_link.has_map_runs(machine))
+        return known[1]
 
     def _commit(self, ex: OpenExecution, t: Transition, batch: Any) -> asyncio.Future[Any]:
         fut = self.store.submit(batch)

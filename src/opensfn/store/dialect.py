@@ -14,12 +14,12 @@ import re
 # ``{n}`` in ``set_version`` is replaced by the migration number.
 DIALECTS: dict[str, dict[str, tuple[str, ...] | str]] = {
     "sqlite": {
-        # WAL lets readers run beside the single writer; FULL makes every COMMIT durable
-        # (a 200 survives kill -9 and power loss); busy_timeout covers a second process
-        # briefly holding the write lock (e.g. a test opening the file).
+        # WAL lets readers run beside the single writer; busy_timeout covers a second
+        # process briefly holding the write lock (e.g. a test opening the file).
+        # ``synchronous`` (FULL by default: a 200 survives kill -9 and power loss) is set
+        # after these by the store, from --durability.
         "setup": (
             "PRAGMA journal_mode=WAL",
-            "PRAGMA synchronous=FULL",
             "PRAGMA foreign_keys=OFF",
             "PRAGMA busy_timeout=5000",
         ),

@@ -80,3 +80,6 @@ class Closing:
     output: str | None = None
     error: str | None = None
     cause: str | None = None
+    map_runs: bool = True
+    """The execution may have Distributed Map runs still RUNNING to close with it (False
+    skips that query: the machine has no Distributed Map state)."""

@@ -54,13 +54,20 @@ _EXEC_COLS = (
 )
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
     conn = sqlite3.connect(
         str(path), isolation_level=None, check_same_thread=False, cached_statements=256
     )
     for sql in dialect.setup_statements(_DIALECT):
         conn.execute(sql)
+    # FULL: every COMMIT is fsynced (a 200 survives power loss); NORMAL (--durability
+    # normal): WAL fsynced at checkpoints only (a 200 survives kill -9, not power loss).
+    conn.execute(f"PRAGMA synchronous={_SYNCHRONOUS[synchronous]}")
     return conn
+
+
+_REVISION_CACHE = 256  # revisions kept in memory (the cache is emptied when full)
+_SYNCHRONOUS = {"FULL": "FULL", "NORMAL": "NORMAL"}  # the only values accepted
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -92,10 +99,10 @@ def migrate(conn: sqlite3.Connection) -> int:
 class Store:
     """The durable state of one server. Open with :func:`open_store`; close with :meth:`close`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        setup = _connect(path)
+        setup = _connect(path, synchronous)
         migrate(setup)
         self._next_exec_id = (
             int(setup.execute("SELECT COALESCE(MAX(id), 0) FROM executions").fetchone()[0]) + 1
@@ -110,13 +117,15 @@ class Store:
             + 1
         )
         setup.close()
-        self._read = _connect(path)
-        self._write = _connect(path)
+        self._read = _connect(path, synchronous)
+        self._write = _connect(path, synchronous)
         # Serialises the write connection between the event loop and write_now callers.
         self._write_lock = threading.Lock()
         self._pending: list[tuple[Batch, asyncio.Future[Any]]] = []
         self._flush_handle: asyncio.Handle | None = None
         self._closed = False
+        # Revisions are insert-only, so a committed one read once stays true.
+        self._revisions: dict[tuple[str, str], RevisionRecord] = {}
 
     # ------------------------------------------------------------------ writer
 
@@ -202,12 +211,21 @@ class Store:
         return None if row is None else MachineRecord(*row)
 
     def get_revision(self, machine_arn: str, revision_id: str) -> RevisionRecord | None:
-        """One revision of a state machine."""
+        """One revision of a state machine (rows are never changed: found ones are cached)."""
+        key = (machine_arn, revision_id)
+        cached = self._revisions.get(key)
+        if cached is not None:
+            return cached
         row = self._one(
             f"SELECT {_REVISION_COLS} FROM revisions WHERE machine_arn = ? AND revision_id = ?",
-            (machine_arn, revision_id),
+            key,
         )
-        return None if row is None else RevisionRecord(*row)
+        if row is None:
+            return None
+        if len(self._revisions) >= _REVISION_CACHE:
+            self._revisions.clear()
+        revision = self._revisions[key] = RevisionRecord(*row)
+        return revision
 
     def list_machines(
         self, account: str, region: str, after_seq: int, limit: int
@@ -330,9 +348,10 @@ def _commit_group(
     return outcomes
 
 
-def open_store(path: Path) -> Store:
-    """Open (creating and migrating if needed) the SQLite database at ``path``."""
-    return Store(path)
+def open_store(path: Path, synchronous: str = "FULL") -> Store:
+    """Open (creating and migrating if needed) the SQLite database at ``path``;
+    ``synchronous`` is SQLite's setting: FULL (the default, see ``--durability``) or NORMAL."""
+    return Store(path, synchronous)
 
 
 __all__ = ["Closing", "Store", "open_store"]

@@ -171,7 +171,8 @@ def _close(conn: sqlite3.Connection, execution_id: int, c: Closing, state: bytes
         (c.status, c.output, c.error, c.cause, c.stop_date, kept, execution_id),
     )
     # Hook: map runs still running end with their execution.
-    map_runs.close_all(conn, execution_id, c.status, c.stop_date)
+    if c.map_runs:
+        map_runs.close_all(conn, execution_id, c.status, c.stop_date)
 
 
 def start_execution(
@@ -180,15 +181,29 @@ def start_execution(
     """A new execution row, its first events and engine state (closed already if it ended)."""
 
     def run(conn: sqlite3.Connection) -> None:
+        if closing is None:
+            conn.execute(
+                "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, "
+                "input, start_date, state) VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?)",
+                (e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, e.input,
+                 e.start_date, state.decode()),
+            )  # fmt: skip
+            _insert_events(conn, e.id, events)
+            return
+        # Ended inside its start: written closed in one INSERT (no UPDATE of the row and its
+        # status indexes in the same transaction).
+        c = closing
         conn.execute(
-            "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, input, "
-            "start_date, state) VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?)",
-            (e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, e.input, e.start_date,
-             state.decode()),
+            "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, "
+            "input, output, error, cause, start_date, stop_date, state) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, c.status, e.input,
+             c.output, c.error, c.cause, e.start_date, c.stop_date,
+             state.decode() if c.status in REDRIVABLE else None),
         )  # fmt: skip
         _insert_events(conn, e.id, events)
-        if closing is not None:
-            _close(conn, e.id, closing, state)
+        if c.map_runs:  # map runs started in these events and still RUNNING end with it
+            map_runs.close_all(conn, e.id, c.status, c.stop_date)
 
     return run
 
