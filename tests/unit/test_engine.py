@@ -417,3 +417,10 @@ def test_a_succeeded_execution_cannot_be_redriven() -> None:
     h.start()
     with pytest.raises(ValueError, match="SUCCEEDED"):
         interpreter.redrive(h.machine, h.info, h.state, h.context())
+
+
+def test_task_credentials_are_recorded_on_the_scheduled_event() -> None:
+    h = Harness(machine({"A": task(Credentials={"RoleArn.$": "$.role"})}))
+    h.start('{"role": "arn:aws:iam::111122223333:role/trusted"}')
+    scheduled = h.events[2]["activityScheduledEventDetails"]
+    assert scheduled["taskCredentials"] == {"roleArn": "arn:aws:iam::111122223333:role/trusted"}

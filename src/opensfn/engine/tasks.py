@@ -97,6 +97,21 @@ def _seconds(
     return None
 
 
+def _credentials(run: Run, frame: Frame, state: State) -> dict[str, Any] | None:
+    """The Task's ``Credentials`` as the scheduled event records them (``roleArn``)."""
+    if state.credentials is None:
+        return None
+    if data.is_jsonata(state):
+        value = data.evaluate(run, frame, state.credentials, data.binding(run, frame, state))
+    else:
+        value = state.credentials.evaluate(
+            frame["in"], run.context(frame, state), run.variables(frame), run.ctx
+        )
+    if isinstance(value, dict) and "RoleArn" in value:
+        return {"roleArn": value["RoleArn"]}
+    return None
+
+
 def schedule(run: Run, frame: Frame, path: list[str], state: State) -> None:
     """Task handler: evaluate the parameters and schedule the work."""
     res = classify(state.resource, run.info.state_machine_arn.split(":")[3])
@@ -130,6 +145,9 @@ def schedule(run: Run, frame: Frame, path: list[str], state: State) -> None:
             "input": dumps(params),
             "inputDetails": {"truncated": False},
         }
+    credentials = _credentials(run, frame, state)
+    if credentials is not None:
+        details["taskCredentials"] = credentials
     if timeout is not None:
         details["timeoutInSeconds"] = timeout
     if heartbeat is not None and res.kind != "lambda":
