@@ -4,6 +4,7 @@ ListStateMachines, DescribeStateMachineForExecution against a live server."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -188,13 +189,36 @@ def test_delete(sfn: Any, make_machine: Any) -> None:
     sfn.delete_state_machine(stateMachineArn=arn)  # deleting again succeeds
 
 
-def test_delete_stops_running_executions(sfn: Any, make_machine: Any) -> None:
+def test_delete_with_running_executions_is_deleting_until_they_end(
+    sfn: Any, make_machine: Any, unique: Any
+) -> None:
+    """AWS: DELETING; each running execution fails at its next transition; then gone."""
+    activity = sfn.create_activity(name=unique("del"))["activityArn"]
     arn = make_machine(
-        {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": activity, "End": True}}}
     )
     running = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity, workerName="w")
     sfn.delete_state_machine(stateMachineArn=arn)
-    assert sfn.describe_execution(executionArn=running)["status"] == "ABORTED"
+    assert sfn.describe_state_machine(stateMachineArn=arn)["status"] == "DELETING"
+    assert sfn.describe_execution(executionArn=running)["status"] == "RUNNING"
+    with pytest.raises(ClientError) as exc:
+        sfn.start_execution(stateMachineArn=arn)
+    assert error_of(exc)[0] == "StateMachineDeleting"
+    sfn.send_task_success(taskToken=task["taskToken"], output="{}")  # its next transition
+    failed = wait_status(sfn, running, "FAILED")
+    assert failed["error"] == "States.Runtime"
+    assert failed["cause"] == f"State machine {arn.rsplit(':', 1)[1]} has been deleted."
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        try:
+            sfn.describe_state_machine(stateMachineArn=arn)
+        except ClientError as gone:
+            assert gone.response["Error"]["Code"] == "StateMachineDoesNotExist"
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the machine was not removed after its last execution ended")
 
 
 def test_list_state_machines_paginates(server: Any, make_machine: Any) -> None:

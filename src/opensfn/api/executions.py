@@ -14,6 +14,7 @@ from opensfn.api.machines import get_machine
 from opensfn.errors import (
     ExecutionDoesNotExist,
     InvalidExecutionInput,
+    StateMachineDeleting,
     StateMachineTypeNotSupported,
     ValidationException,
 )
@@ -68,6 +69,8 @@ async def start_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str, A
     name = str(uuid.uuid4()) if name is None else arns.check_name(name)
     raw = p.get("input")
     input_text = "{}" if raw is None else check_input(raw)
+    if m.status == "DELETING":
+        raise StateMachineDeleting(f"State Machine is being deleted: '{m.arn}'")
     if m.type == "EXPRESS":
         return express.start_express(ctx, target, name, input_text)
     arn = arns.execution_of(m.arn, name)

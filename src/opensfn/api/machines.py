@@ -25,7 +25,6 @@ from opensfn.errors import (
     ValidationException,
 )
 from opensfn.runtime import engine_link
-from opensfn.store import versions as versions_store
 from opensfn.store import writes
 from opensfn.store.records import MachineRecord, RevisionRecord
 
@@ -229,9 +228,10 @@ async def update_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
 
 
 async def delete_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-    """DeleteStateMachine: its running executions are stopped, then the machine is gone
-    with its versions and aliases (AWS: DELETING until the executions end; opensfn ends
-    them at once, so DELETING is never observed)."""
+    """DeleteStateMachine, as AWS: the machine (with its versions and aliases) goes at
+    once when nothing runs; otherwise it is DELETING, each running execution fails at its
+    next transition ("State machine <name> has been deleted."), and the machine goes
+    when the last one has ended."""
     arn = p["stateMachineArn"]
     parsed = arns.parse(arn)
     if parsed.kind == "stateMachine" and len(parsed.parts) == 2:
@@ -242,12 +242,7 @@ async def delete_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
     arns.state_machine(arn)
     if ctx.store.get_machine(arn) is None:
         return {}
-    for execution_arn in ctx.store.running_for_machine(arn):
-        ex = ctx.runtime.open.get(execution_arn)
-        if ex is not None and not ex.closed:
-            await ctx.runtime.stop_execution(ex, None, None)
-    await ctx.store.submit(writes.delete_machine(arn))
-    await ctx.store.submit(versions_store.delete_machine_extras(arn))
+    await ctx.runtime.delete_machine(arn)
     return {}
 
 

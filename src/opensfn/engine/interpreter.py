@@ -150,6 +150,19 @@ def redrive(
     return _finish(run)
 
 
+def terminate(
+    machine: Machine,
+    info: ExecutionInfo,
+    state: dict[str, Any],
+    ctx: StepContext,
+    error: str,
+    cause: str,
+) -> Transition:
+    """End an open execution FAILED from outside the workflow (its state machine was
+    deleted): everything it waits on is cancelled, ``ExecutionFailed`` closes it."""
+    return _close(Run(machine, info, state, ctx), "FAILED", error=error, cause=cause)
+
+
 def resume_commands(state: dict[str, Any]) -> list[Command]:
     """After a restart: re-arm every timer and re-queue every task not yet handed out."""
     from datetime import UTC, datetime

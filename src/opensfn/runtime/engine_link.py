@@ -38,6 +38,18 @@ def redrive(
     return interpreter.redrive(machine, info, state, ctx)
 
 
+def terminate(
+    machine: Any,
+    info: ExecutionInfo,
+    state: dict[str, Any],
+    ctx: StepContext,
+    error: str,
+    cause: str,
+) -> Transition:
+    """``engine.interpreter.terminate``: fail an open execution from outside."""
+    return interpreter.terminate(machine, info, state, ctx, error, cause)
+
+
 def resume_commands(state: dict[str, Any]) -> list[Command]:
     """Timers to re-arm and tasks to re-queue after a restart."""
     return interpreter.resume_commands(state)

@@ -43,6 +43,7 @@ from opensfn.runtime import engine_link, tokens
 from opensfn.runtime.dispatch import dispatch
 from opensfn.runtime.queues import ActivityQueues
 from opensfn.runtime.timers import Timers
+from opensfn.store import versions as versions_store
 from opensfn.store import writes
 from opensfn.store.records import Closing, ExecutionRecord, MachineRecord, RevisionRecord
 from opensfn.store.sqlite import Store
@@ -125,6 +126,7 @@ class Runtime:
         self.queues = ActivityQueues()
         self.timers = Timers(wait_scale, self._timer_fired)
         self.open: dict[str, OpenExecution] = {}
+        self.deleting: set[str] = set()  # machines DeleteStateMachine marked DELETING
         self._machines: dict[tuple[str, str], Any] = {}
         # id(machine) -> (machine, has a Distributed Map): the machine is kept so its id stays its own.
         self._distributed: dict[int, tuple[Any, bool]] = {}
@@ -148,6 +150,9 @@ class Runtime:
                 self._resume(rec, orjson.loads(state_json))
             except Exception:
                 LOG.exception("cannot resume %s", rec.arn)
+        self.deleting.update(self.store.deleting_machines())
+        for machine_arn in list(self.deleting):
+            self.finish_deleting(machine_arn)
 
     def _resume(self, rec: ExecutionRecord, state: dict[str, Any]) -> None:
         revision = self.store.get_revision(rec.machine_arn, rec.revision_id)
@@ -157,6 +162,28 @@ class Runtime:
         ex = OpenExecution(rec.id, info, self.machine(revision), _pack(state), rec.input)
         self.open[rec.arn] = ex
         self._apply(ex, engine_link.resume_commands(state))
+
+    async def delete_machine(self, machine_arn: str) -> None:
+        """DeleteStateMachine: gone at once when nothing runs; otherwise DELETING until
+        its running executions have ended (each fails at its next transition)."""
+        if not self.store.running_for_machine(machine_arn):
+            await self._remove_machine(machine_arn)
+            return
+        await self.store.submit(writes.set_machine_status(machine_arn, "DELETING"))
+        self.deleting.add(machine_arn)
+
+    def finish_deleting(self, machine_arn: str) -> None:
+        """Remove a DELETING machine once none of its executions runs any more."""
+        if any(e.info.state_machine_arn == machine_arn for e in self.open.values()):
+            return
+        self.deleting.discard(machine_arn)
+        task = asyncio.ensure_future(self._remove_machine(machine_arn))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _remove_machine(self, machine_arn: str) -> None:
+        await self.store.submit(writes.delete_machine(machine_arn))
+        await self.store.submit(versions_store.delete_machine_extras(machine_arn))
 
     async def shutdown(self) -> None:
         """Disarm timers and wait for the writes in flight."""
@@ -296,6 +323,8 @@ class Runtime:
             if ex.closed:
                 if self.open.get(ex.info.execution_arn) is ex:
                     del self.open[ex.info.execution_arn]
+                if ex.info.state_machine_arn in self.deleting:
+                    self.finish_deleting(ex.info.state_machine_arn)
                 return
             self._apply(ex, t.commands)
 
@@ -303,10 +332,19 @@ class Runtime:
         return fut
 
     def advance(self, ex: OpenExecution, trigger: Trigger) -> asyncio.Future[Any]:
-        """Apply ``trigger`` to an open execution now; the future resolves once committed."""
+        """Apply ``trigger`` to an open execution now; the future resolves once committed.
+
+        An execution whose state machine is being deleted fails instead, as AWS ends
+        them at their next transition."""
         ctx = _context(self.secret, ex.info.execution_arn)
         try:
-            t = engine_link.step(ex.machine, ex.info, ex.state, trigger, ctx)
+            if ex.info.state_machine_arn in self.deleting:
+                cause = f"State machine {ex.info.state_machine_name} has been deleted."
+                t = engine_link.terminate(
+                    ex.machine, ex.info, ex.state, ctx, "States.Runtime", cause
+                )
+            else:
+                t = engine_link.step(ex.machine, ex.info, ex.state, trigger, ctx)
         except Exception as exc:
             LOG.exception("engine failed on %r for %s", trigger, ex.info.execution_arn)
             raise InternalFailure("The engine failed to process the request.") from exc

@@ -307,6 +307,13 @@ class Store:
         ).fetchall()
         return [(ExecutionRecord(*r[:-1]), str(r[-1])) for r in rows]
 
+    def deleting_machines(self) -> list[str]:
+        """ARNs of the state machines DeleteStateMachine marked DELETING."""
+        rows = self._read.execute(
+            "SELECT arn FROM state_machines WHERE status = 'DELETING'"
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def running_for_machine(self, machine_arn: str) -> list[str]:
         """ARNs of the RUNNING executions of a state machine."""
         rows = self._read.execute(

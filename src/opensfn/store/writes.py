@@ -94,6 +94,15 @@ def update_machine(revision: RevisionRecord) -> Batch:
     return run
 
 
+def set_machine_status(arn: str, status: str) -> Batch:
+    """ACTIVE or DELETING (DeleteStateMachine while executions still run)."""
+
+    def run(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE state_machines SET status = ? WHERE arn = ?", (status, arn))
+
+    return run
+
+
 def delete_machine(arn: str) -> Batch:
     """The machine and its tags go; revisions stay for its executions' records."""
 
