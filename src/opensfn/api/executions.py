@@ -85,20 +85,7 @@ async def describe_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str
     """DescribeExecution."""
     rec = _get(ctx, p["executionArn"])
     with_data = p.get("includedData") != "METADATA_ONLY"
-    out: dict[str, Any] = {
-        "executionArn": rec.arn,
-        "stateMachineArn": rec.machine_arn,
-        "name": rec.name,
-        "status": rec.status,
-        "startDate": rec.start_date,
-    }
-    if rec.stop_date is not None:
-        out["stopDate"] = rec.stop_date
-    source = vstore.get_source(ctx.store, rec.arn)
-    if source is not None:
-        out["stateMachineVersionArn"] = source.version_arn
-        if source.alias_arn is not None:
-            out["stateMachineAliasArn"] = source.alias_arn
+    out = _list_item(ctx, rec)  # what ListExecutions shows, and more
     if with_data:
         out["input"] = rec.input
     out["inputDetails"] = {"included": with_data}

@@ -77,15 +77,19 @@ def start(machine: Machine, info: ExecutionInfo, input_text: str, ctx: StepConte
         "root": root,
     }
     run = Run(machine, info, state, ctx)
-    run.emit(
-        root,
-        "ExecutionStarted",
-        "executionStartedEventDetails",
-        {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": info.role_arn},
-        update=False,
-    )
-    if machine.timeout_seconds:
-        run.schedule_timer("exec-timeout", [], run.now + machine.timeout_seconds, "timeout")
+    details = {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": info.role_arn}
+    # ExecutionStarted does not move the chain: the first state's entry points at 0.
+    return _run_open(run, root, "ExecutionStarted", details, update=False)
+
+
+def _run_open(
+    run: Run, root: Frame, typ: str, details: dict[str, Any], *, update: bool
+) -> Transition:
+    """Record the execution's (re)opening event, arm its timeout, run as far as it goes."""
+    key = typ[0].lower() + typ[1:] + "EventDetails"
+    run.emit(root, typ, key, details, update=update)
+    if run.machine.timeout_seconds:
+        run.schedule_timer("exec-timeout", [], run.now + run.machine.timeout_seconds, "timeout")
     advance(run, root, [])
     return _finish(run)
 
@@ -138,16 +142,8 @@ def redrive(
     for key in ("children", "map", "results", "texts", "task", "eff", "out", "err", "cause"):
         root.pop(key, None)
     root["phase"] = "enter"
-    run.emit(
-        root,
-        "ExecutionRedriven",
-        "executionRedrivenEventDetails",
-        {"redriveCount": info.redrive_count or 0},
-    )
-    if machine.timeout_seconds:
-        run.schedule_timer("exec-timeout", [], run.now + machine.timeout_seconds, "timeout")
-    advance(run, root, [])
-    return _finish(run)
+    details = {"redriveCount": info.redrive_count or 0}
+    return _run_open(run, root, "ExecutionRedriven", details, update=True)
 
 
 def terminate(
