@@ -98,3 +98,44 @@ def test_everything_acknowledged_survives(fresh: Any) -> None:
     started = time.monotonic()
     assert restarted.stop() in (0, -15)  # a clean shutdown with open executions is quick
     assert time.monotonic() - started < 10
+
+
+def test_sync_parent_finds_its_child_after_kill(fresh: Any) -> None:
+    """A parent waiting on a `.sync` child gets the child's result after a restart."""
+    srv = fresh()
+    sfn = srv.client()
+    act = sfn.create_activity(name="child-work")["activityArn"]
+    child = machine(
+        sfn,
+        "child",
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": act, "End": True}}},
+    )
+    parent = machine(
+        sfn,
+        "parent",
+        {
+            "StartAt": "Run",
+            "States": {
+                "Run": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                    "Parameters": {"StateMachineArn": child, "Input": {"n": 7}},
+                    "OutputPath": "$.Output",
+                    "End": True,
+                }
+            },
+        },
+    )
+    ex = sfn.start_execution(stateMachineArn=parent)["executionArn"]
+    task = sfn.get_activity_task(activityArn=act, workerName="w")
+    assert json.loads(task["input"])["n"] == 7
+    deadline = time.time() + 5  # the parent has recorded TaskSubmitted (the child's ARN)
+    while time.time() < deadline:
+        types = [e["type"] for e in sfn.get_execution_history(executionArn=ex)["events"]]
+        if "TaskSubmitted" in types:
+            break
+        time.sleep(0.05)
+    srv.kill()
+    sfn = fresh(srv.db).client()
+    sfn.send_task_success(taskToken=task["taskToken"], output='{"done": 7}')
+    assert json.loads(wait_status(sfn, ex)["output"]) == {"done": 7}

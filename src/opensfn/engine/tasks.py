@@ -187,7 +187,9 @@ def on_submitted(run: Run, frame: Frame, path: list[str], task_id: str, output: 
     task = run.state["tasks"][task_id]
     if task.get("submitted"):
         return
-    task["submitted"] = True
+    # Kept (it is the service's answer, e.g. a child ExecutionArn): after a restart the
+    # runtime finds what the task waits on from it.
+    task["submitted"] = output
     _emit(run, frame, task, "Submitted", {"output": output, "outputDetails": {"truncated": False}})
 
 

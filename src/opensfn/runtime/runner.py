@@ -147,7 +147,10 @@ class Runtime:
         self.secret = secret.encode()
         for rec, state_json in self.store.running_executions():
             try:
-                self._resume(rec, orjson.loads(state_json))
+                state = orjson.loads(state_json)
+                self._resume(rec, state)
+                if state.get("tasks"):  # re-link .sync parents and their children
+                    integrations.resumed(self, rec.arn, state)
             except Exception:
                 LOG.exception("cannot resume %s", rec.arn)
         self.deleting.update(self.store.deleting_machines())

@@ -103,6 +103,12 @@ def cancel(host: DispatchHost, execution_arn: str, task_id: str) -> None:
     nested.stop_child(integrations_of(host), execution_arn, task_id)
 
 
+def resumed(host: DispatchHost, execution_arn: str, state: dict[str, Any]) -> None:
+    """An open execution was loaded after a restart: re-link what lives in memory only
+    (``.sync`` parents and their children)."""
+    nested.reattach(host, execution_arn, state.get("tasks") or {})
+
+
 def closed(host: DispatchHost, ex: Any, status: str, stop_date: float, output: str | None,
            error: str | None, cause: str | None) -> None:  # fmt: skip
     """An execution ended: drop its calls, stop its children, report it to its parent."""

@@ -158,6 +158,32 @@ def start_execution(host: h.DispatchHost, execution_arn: str, cmd: ScheduleTask)
     h.start(host, execution_arn, cmd, work, finish=finish)
 
 
+def reattach(host: h.DispatchHost, parent_arn: str, tasks: dict[str, Any]) -> None:
+    """After a restart: each ``.sync`` Task still waiting finds its child again, from the
+    child ARN its TaskSubmitted answer carried; a child that ended while the server was
+    down answers it at once."""
+    state = h.integrations_of(host)
+    for task_id, t in tasks.items():
+        action = str(t.get("action", ""))
+        submitted = t.get("submitted")
+        if t.get("service") != "states" or not action.startswith("startExecution.sync"):
+            continue
+        if not isinstance(submitted, str):
+            continue
+        child_arn = orjson.loads(submitted).get("ExecutionArn")
+        if not isinstance(child_arn, str):
+            continue
+        pattern = "sync:2" if action.endswith(":2") else "sync"
+        state.parents[child_arn] = (host, parent_arn, task_id, pattern)
+        state.children[(parent_arn, task_id)] = child_arn
+        rec = state.runtime.store.get_execution(child_arn) if state.runtime else None
+        if rec is not None and rec.status != "RUNNING":
+            child_closed(state, Closed(
+                rec.arn, rec.machine_arn, rec.name, rec.input, rec.start_date, rec.status,
+                rec.stop_date, rec.output, rec.error, rec.cause,
+            ))  # fmt: skip
+
+
 def child_closed(state: h.Integrations, c: Closed) -> None:
     """A ``.sync`` child ended: complete its parent's Task."""
     parent = state.parents.pop(c.arn, None)
