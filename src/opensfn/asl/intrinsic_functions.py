@@ -232,8 +232,8 @@ def _base64_decode(values: list[Any], args: tuple[Any, ...], env: Env) -> str:
         ) from None
 
 
-# Hash algorithms AWS accepts -> hashlib names.
-_HASHES = {
+# Hash algorithms AWS accepts (States.Hash and JSONata's $hash) -> hashlib names.
+HASH_ALGORITHMS = {
     "MD5": "md5",
     "SHA-1": "sha1",
     "SHA-256": "sha256",
@@ -250,12 +250,12 @@ def _hash(values: list[Any], args: tuple[Any, ...], env: Env) -> str:
             f"The input of States.Hash exceeds the limit of {_MAX_CHARS} characters"
         )
     algorithm = values[1]
-    if algorithm not in _HASHES:
+    if algorithm not in HASH_ALGORITHMS:
         raise IntrinsicError(
             f"The hash algorithm {render(algorithm)} is not supported; use one of "
-            + ", ".join(_HASHES)
+            + ", ".join(HASH_ALGORITHMS)
         )
-    return hashlib.new(_HASHES[algorithm], text.encode("utf-8")).hexdigest()
+    return hashlib.new(HASH_ALGORITHMS[algorithm], text.encode("utf-8")).hexdigest()
 
 
 def _json_merge(values: list[Any], args: tuple[Any, ...], env: Env) -> dict[str, Any]:

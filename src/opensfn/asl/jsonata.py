@@ -36,6 +36,7 @@ from jsonata2py import JsonataFunctionArguments
 from jsonata2py.parser.lexer import Lexer
 from jsonata2py.parser.tokens import TokenType
 
+from opensfn.asl.intrinsic_functions import HASH_ALGORITHMS
 from opensfn.errors import DefinitionError, WorkflowError
 
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
@@ -78,19 +79,10 @@ def _range(start: float, end: float, step: float) -> Any:
     return values[0] if len(values) == 1 else values
 
 
-_HASHES = {
-    "MD5": "md5",
-    "SHA-1": "sha1",
-    "SHA-256": "sha256",
-    "SHA-384": "sha384",
-    "SHA-512": "sha512",
-}
-
-
 def _hash(value: str, algorithm: str) -> str:
-    name = _HASHES.get(algorithm)
+    name = HASH_ALGORITHMS.get(algorithm)
     if name is None:
-        raise _FunctionError(f"The hash algorithm must be one of {', '.join(_HASHES)}")
+        raise _FunctionError(f"The hash algorithm must be one of {', '.join(HASH_ALGORITHMS)}")
     return hashlib.new(name, value.encode()).hexdigest()
 
 

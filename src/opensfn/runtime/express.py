@@ -24,11 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opensfn.engine.protocol import (
-    CancelTask,
-    CancelTimer,
     ExecutionInfo,
-    ScheduleTask,
-    ScheduleTimer,
     StepContext,
     StopRequested,
     TimerFired,
@@ -36,9 +32,8 @@ from opensfn.engine.protocol import (
     Trigger,
 )
 from opensfn.runtime import engine_link, tokens
-from opensfn.runtime.dispatch import cancel as dispatch_cancel
+from opensfn.runtime.dispatch import carry_out
 from opensfn.runtime.dispatch import closed as dispatch_closed
-from opensfn.runtime.dispatch import dispatch
 from opensfn.runtime.queues import ActivityQueues
 from opensfn.runtime.timers import Timers
 
@@ -163,15 +158,7 @@ class ExpressRunner:
             # drop its calls in flight; a .sync parent waiting on it gets its answer
             dispatch_closed(self, ex, t.status, ctx.now.timestamp(), t.output, t.error, t.cause)
             return
-        for cmd in t.commands:
-            if isinstance(cmd, ScheduleTimer):
-                self.timers.schedule(arn, cmd.timer_id, cmd.due)
-            elif isinstance(cmd, CancelTimer):
-                self.timers.cancel(arn, cmd.timer_id)
-            elif isinstance(cmd, ScheduleTask):
-                dispatch(self, arn, cmd)
-            elif isinstance(cmd, CancelTask):
-                dispatch_cancel(self, arn, cmd.task_id)
+        carry_out(self, self.timers, arn, t.commands)
 
     def shutdown(self) -> None:
         """Disarm every timer (the executions are lost with the process, as AWS allows)."""

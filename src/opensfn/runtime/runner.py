@@ -24,12 +24,8 @@ import orjson
 
 from opensfn.config import Settings
 from opensfn.engine.protocol import (
-    CancelTask,
-    CancelTimer,
     Command,
     ExecutionInfo,
-    ScheduleTask,
-    ScheduleTimer,
     StepContext,
     StopRequested,
     TaskStarted,
@@ -40,7 +36,6 @@ from opensfn.engine.protocol import (
 from opensfn.errors import ExecutionAlreadyExists, ExecutionNotRedrivable, InternalFailure
 from opensfn.runtime import dispatch as integrations
 from opensfn.runtime import engine_link, tokens
-from opensfn.runtime.dispatch import dispatch
 from opensfn.runtime.queues import ActivityQueues
 from opensfn.runtime.timers import Timers
 from opensfn.store import versions as versions_store
@@ -368,16 +363,7 @@ class Runtime:
         self.deliver(execution_arn, TimerFired(timer_id))
 
     def _apply(self, ex: OpenExecution, commands: list[Command]) -> None:
-        arn = ex.info.execution_arn
-        for cmd in commands:
-            if isinstance(cmd, ScheduleTimer):
-                self.timers.schedule(arn, cmd.timer_id, cmd.due)
-            elif isinstance(cmd, CancelTimer):
-                self.timers.cancel(arn, cmd.timer_id)
-            elif isinstance(cmd, ScheduleTask):
-                dispatch(self, arn, cmd)
-            elif isinstance(cmd, CancelTask):
-                integrations.cancel(self, arn, cmd.task_id)  # queues, calls, .sync children
+        integrations.carry_out(self, self.timers, ex.info.execution_arn, commands)
 
     async def stop_execution(
         self, ex: OpenExecution, error: str | None, cause: str | None

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from opensfn.engine.protocol import ScheduleTask, TaskFailed
+from opensfn.engine.protocol import (
+    CancelTask,
+    CancelTimer,
+    Command,
+    ScheduleTask,
+    ScheduleTimer,
+    TaskFailed,
+)
 from opensfn.runtime.dispatch import activity, itemio, lambda_, mocks, nested, sdk
 from opensfn.runtime.dispatch.host import (
     Dispatcher,
@@ -23,6 +30,7 @@ from opensfn.runtime.dispatch.host import (
     integrations_of,
 )
 from opensfn.runtime.dispatch.host import cancel as _cancel_call
+from opensfn.runtime.timers import Timers
 
 __all__ = [
     "DISPATCHERS",
@@ -101,6 +109,21 @@ def cancel(host: DispatchHost, execution_arn: str, task_id: str) -> None:
     host.queues.cancel(execution_arn, task_id)
     _cancel_call(host, execution_arn, task_id)
     nested.stop_child(integrations_of(host), execution_arn, task_id)
+
+
+def carry_out(
+    host: DispatchHost, timers: Timers, execution_arn: str, commands: list[Command]
+) -> None:
+    """Carry out a committed transition's commands: timers, tasks and their cancelling."""
+    for cmd in commands:
+        if isinstance(cmd, ScheduleTimer):
+            timers.schedule(execution_arn, cmd.timer_id, cmd.due)
+        elif isinstance(cmd, CancelTimer):
+            timers.cancel(execution_arn, cmd.timer_id)
+        elif isinstance(cmd, ScheduleTask):
+            dispatch(host, execution_arn, cmd)
+        elif isinstance(cmd, CancelTask):
+            cancel(host, execution_arn, cmd.task_id)  # queues, calls, .sync children
 
 
 def resumed(host: DispatchHost, execution_arn: str, state: dict[str, Any]) -> None:
