@@ -424,3 +424,14 @@ def test_task_credentials_are_recorded_on_the_scheduled_event() -> None:
     h.start('{"role": "arn:aws:iam::111122223333:role/trusted"}')
     scheduled = h.events[2]["activityScheduledEventDetails"]
     assert scheduled["taskCredentials"] == {"roleArn": "arn:aws:iam::111122223333:role/trusted"}
+
+
+def test_wait_seconds_path_reads_a_variable() -> None:
+    states = {
+        "Set": {"Type": "Pass", "Assign": {"delay": 45}, "Next": "W"},
+        "W": {"Type": "Wait", "SecondsPath": "$delay", "End": True},
+    }
+    h = Harness(machine(states, start="Set"))
+    h.start()
+    [timer] = h.state["timers"].values()
+    assert timer["due"] - h.events[0]["timestamp"] == 45

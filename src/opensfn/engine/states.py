@@ -162,9 +162,13 @@ def _wait(run: Run, frame: Frame, path: list[str], state: State) -> None:
     elif state.timestamp is not None:
         due = _timestamp(state.timestamp)
     elif state.seconds_path is not None:
-        due += _seconds_from_path(state.seconds_path, eff, run.context(frame, state))
+        due += _seconds_from_path(
+            state.seconds_path, eff, run.context(frame, state), run.variables(frame)
+        )
     elif state.timestamp_path is not None:
-        due = _timestamp_from_path(state.timestamp_path, eff, run.context(frame, state))
+        due = _timestamp_from_path(
+            state.timestamp_path, eff, run.context(frame, state), run.variables(frame)
+        )
     if due - run.now > MAX_WAIT_SECONDS:
         raise WorkflowError("States.Runtime", "Wait state delay is too long.")
     if due <= run.now:
@@ -212,14 +216,23 @@ def _timestamp(value: str) -> float:
     return dt.timestamp()
 
 
-def _seconds_from_path(path: jsonpath.JsonPath, eff: Any, ctx: dict[str, Any]) -> float:
+def _wait_path_value(
+    path: jsonpath.JsonPath, field: str, eff: Any, ctx: dict[str, Any], variables: dict[str, Any]
+) -> Any:
+    """The value a Wait's SecondsPath / TimestampPath names ($, $$ or a variable)."""
     try:
-        value = path.resolve(eff, ctx, {})
+        return path.resolve(eff, ctx, variables)
     except jsonpath.PathNotFound as exc:
         raise WorkflowError(
             "States.Runtime",
-            f"The SecondsPath parameter does not reference an input value: {path.text}",
+            f"The {field} parameter does not reference an input value: {path.text}",
         ) from exc
+
+
+def _seconds_from_path(
+    path: jsonpath.JsonPath, eff: Any, ctx: dict[str, Any], variables: dict[str, Any]
+) -> float:
+    value = _wait_path_value(path, "SecondsPath", eff, ctx, variables)
     if isinstance(value, bool) or not isinstance(value, int):
         raise WorkflowError(
             "States.Runtime",
@@ -233,14 +246,10 @@ def _seconds_from_path(path: jsonpath.JsonPath, eff: Any, ctx: dict[str, Any]) -
     return float(value)
 
 
-def _timestamp_from_path(path: jsonpath.JsonPath, eff: Any, ctx: dict[str, Any]) -> float:
-    try:
-        value = path.resolve(eff, ctx, {})
-    except jsonpath.PathNotFound as exc:
-        raise WorkflowError(
-            "States.Runtime",
-            f"The TimestampPath parameter does not reference an input value: {path.text}",
-        ) from exc
+def _timestamp_from_path(
+    path: jsonpath.JsonPath, eff: Any, ctx: dict[str, Any], variables: dict[str, Any]
+) -> float:
+    value = _wait_path_value(path, "TimestampPath", eff, ctx, variables)
     dt = timestamps.parse_timestamp(value) if isinstance(value, str) else None
     if dt is None:
         raise WorkflowError(
