@@ -435,3 +435,20 @@ def test_wait_seconds_path_reads_a_variable() -> None:
     h.start()
     [timer] = h.state["timers"].values()
     assert timer["due"] - h.events[0]["timestamp"] == 45
+
+
+def test_distributed_map_exit_chains_to_map_run_started() -> None:
+    """AWS (recordings since November 2024): MapStateSucceeded follows MapRunSucceeded,
+    MapStateExited chains to MapRunStarted; an inline Map's exit chains to the event
+    before its MapStateSucceeded (the last MapIterationSucceeded)."""
+    inner = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    dist = {**inner, "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}}
+    h = Harness(machine({"M": {"Type": "Map", "ItemProcessor": dist, "End": True}}, start="M"))
+    h.start("[1, 2]")
+    by_type = {e["type"]: e for e in h.events}
+    assert by_type["MapStateSucceeded"]["previousEventId"] == by_type["MapRunSucceeded"]["id"]
+    assert by_type["MapStateExited"]["previousEventId"] == by_type["MapRunStarted"]["id"]
+    h2 = Harness(machine({"M": {"Type": "Map", "ItemProcessor": inner, "End": True}}, start="M"))
+    h2.start("[1, 2]")
+    by_type = {e["type"]: e for e in h2.events}
+    assert by_type["MapStateExited"]["previousEventId"] == by_type["MapIterationSucceeded"]["id"]

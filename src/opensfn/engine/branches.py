@@ -251,6 +251,7 @@ def _begin_map(run: Run, frame: Frame, path: list[str], state: State) -> None:
     # AWS reads the tolerated-failure settings after recording MapStateStarted.
     count, pct = _tolerance(run, frame, state, eff)
     map_run = None
+    run_started = None
     if dist:
         info = run.info
         arn_parts = info.state_machine_arn.split(":")
@@ -258,7 +259,9 @@ def _begin_map(run: Run, frame: Frame, path: list[str], state: State) -> None:
             f"arn:aws:states:{arn_parts[3]}:{arn_parts[4]}:mapRun:{info.state_machine_name}/"
             f"{state.label or run.ctx.new_uuid()}:{run.ctx.new_uuid()}"
         )
-        run.emit(frame, "MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": map_run})
+        run_started = run.emit(
+            frame, "MapRunStarted", "mapRunStartedEventDetails", {"mapRunArn": map_run}
+        )
     frame["children"] = {}
     m: dict[str, Any] = {
         "items": [],
@@ -272,6 +275,7 @@ def _begin_map(run: Run, frame: Frame, path: list[str], state: State) -> None:
         "pct": pct,
         "dist": dist,
         "run": map_run,
+        "run_started": run_started,
     }
     frame["map"] = m
     if reader is None:
@@ -369,10 +373,16 @@ def on_internal_answer(
 
 
 def _map_succeeded(run: Run, frame: Frame, path: list[str], state: State, result: Any) -> None:
-    if frame["map"]["dist"]:
+    m = frame.pop("map")
+    if m["dist"]:
         run.emit(frame, "MapRunSucceeded")
-    run.emit(frame, "MapStateSucceeded", update=False)
-    frame.pop("map")
+        run.emit(frame, "MapStateSucceeded")
+        # Since November 2024 AWS chains a Distributed Map's MapStateExited to its
+        # MapRunStarted event (recordings made before chain it to MapRunSucceeded).
+        if m.get("run_started") is not None:
+            frame["last"] = m["run_started"]
+    else:
+        run.emit(frame, "MapStateSucceeded", update=False)
     _finish(run, frame, path, state, result)
 
 
