@@ -12,6 +12,7 @@ import pytest
 
 from opensfn.engine import interpreter
 from opensfn.engine.protocol import CancelTask, ScheduleTimer
+from opensfn.engine.run import YIELD_EVENTS
 from opensfn.testing import Harness
 
 ACTIVITY = "arn:aws:states:us-east-1:123456789012:activity:work"
@@ -324,7 +325,7 @@ def test_long_loops_yield_and_resume() -> None:
     h = Harness(machine(states, start="Init"))
     first = h.start()
     assert h.status == "RUNNING"
-    assert len(first.events) <= interpreter.YIELD_EVENTS + 10
+    assert len(first.events) <= YIELD_EVENTS + 10
     h.run_timers()
     assert h.status == "SUCCEEDED"
     assert h.closing()["executionSucceededEventDetails"]["output"] == '{"n":4000}'
@@ -452,3 +453,26 @@ def test_distributed_map_exit_chains_to_map_run_started() -> None:
     h2.start("[1, 2]")
     by_type = {e["type"]: e for e in h2.events}
     assert by_type["MapStateExited"]["previousEventId"] == by_type["MapIterationSucceeded"]["id"]
+
+
+def test_start_yields_past_its_inline_budget_and_the_history_goes_on() -> None:
+    """What a server answers StartExecution with: at most the budget of events; the rest
+    follows when the yield timer fires, with an unbroken history."""
+    states = {
+        f"P{k}": {"Type": "Pass", "Next": f"P{k + 1}"} if k < 9 else {"Type": "Pass", "End": True}
+        for k in range(10)
+    }
+    h = Harness(machine(states, start="P0"))
+    first = h._take(interpreter.start(h.machine, h.info, "{}", h.context(), inline_events=5))
+    assert h.status == "RUNNING"
+    assert 5 <= len(first.events) <= 7
+    assert [c for c in first.commands if isinstance(c, ScheduleTimer)]
+    h.run_timers()
+    assert h.status == "SUCCEEDED"
+    assert [e["id"] for e in h.events] == list(range(1, 23))
+    whole = Harness(machine(states, start="P0"))
+    whole.start()
+    strip = ("timestamp",)
+    assert [{k: v for k, v in e.items() if k not in strip} for e in h.events] == [
+        {k: v for k, v in e.items() if k not in strip} for e in whole.events
+    ]

@@ -124,7 +124,7 @@ async def remember_source(ctx: RequestContext, target: Target, execution_arn: st
     source = vstore.SourceRecord(
         execution_arn, target.machine.arn, target.version_arn, target.alias_arn
     )
-    await ctx.store.submit(vstore.record_source(source))
+    await ctx.store.submit(vstore.record_source(ctx.store, source))
 
 
 # ----------------------------------------------------------------------------- versions

@@ -30,6 +30,7 @@ def state_of(run: Run, frame: Frame) -> State:
 
 def enter(run: Run, frame: Frame) -> None:
     """Emit ``<Type>StateEntered`` and get ready to execute."""
+    run.tick()
     state = state_of(run, frame)
     text = frame.get("text")
     if text is None:

@@ -45,9 +45,6 @@ from opensfn.engine.run import Frame, Run, dumps
 
 # A frame in one of these phases can make progress without a trigger.
 RUNNABLE = frozenset({"enter", "exec", "children"})
-# Past this many events in one call, a thread yields (a timer due now) so that one
-# long loop neither monopolises the server nor builds one huge transaction.
-YIELD_EVENTS = 10_000
 # AWS's quota on one execution's history: reaching it fails the execution.
 HISTORY_LIMIT = 25_000
 HISTORY_FULL_CAUSE = (
@@ -55,8 +52,19 @@ HISTORY_FULL_CAUSE = (
 )
 
 
-def start(machine: Machine, info: ExecutionInfo, input_text: str, ctx: StepContext) -> Transition:
-    """Begin an execution: ``ExecutionStarted`` and as far as it runs without waiting."""
+def start(
+    machine: Machine,
+    info: ExecutionInfo,
+    input_text: str,
+    ctx: StepContext,
+    *,
+    inline_events: int | None = None,
+) -> Transition:
+    """Begin an execution: ``ExecutionStarted`` and as far as it runs without waiting.
+
+    ``inline_events``: past this many events the execution yields (a timer due now), so
+    a server can answer StartExecution once the start is durable without waiting for a
+    long run of states (a Choice loop) to be computed and written first."""
     value = orjson.loads(input_text)
     scope = machine.scope(machine.root)
     root: Frame = {
@@ -79,6 +87,8 @@ def start(machine: Machine, info: ExecutionInfo, input_text: str, ctx: StepConte
     run = Run(machine, info, state, ctx)
     details = {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": info.role_arn}
     # ExecutionStarted does not move the chain: the first state's entry points at 0.
+    if inline_events is not None:
+        run.yield_after = inline_events
     return _run_open(run, root, "ExecutionStarted", details, update=False)
 
 
@@ -210,7 +220,7 @@ def advance(run: Run, frame: Frame, path: list[str]) -> None:
             run.state["history_full"] = True
             return
         if phase == "enter":
-            if len(run.events) > YIELD_EVENTS:
+            if len(run.events) > run.yield_after:
                 frame["phase"] = "yield"
                 run.schedule_timer(run.new_id("y"), path, run.now, "yield")
                 return

@@ -54,6 +54,10 @@ class StepContext:
     # TestState's ``context`` parameter: when a dict, it is the whole context object ``$$``
     # of every state (the engine adds only what a state brings: ``Task``, ``Map``).
     context: dict[str, Any] | None = None
+    # The live clock (epoch seconds), read as each state is entered so that a long run of
+    # states inside one step is timestamped as it happens (as AWS records it); None: every
+    # event of a step is stamped ``now`` (tests on a fake clock).
+    clock: Callable[[], float] | None = None
 
 
 # --------------------------------------------------------------------------- triggers

@@ -47,6 +47,11 @@ def iso(ts: float) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+# Past this many events in one call, a thread yields (a timer due now) so that one
+# long loop neither monopolises the server nor builds one huge transaction.
+YIELD_EVENTS = 10_000
+
+
 class Run:
     """The mutable working set of one ``start``/``step`` call."""
 
@@ -60,10 +65,19 @@ class Run:
         self.now = ctx.now.timestamp()
         self.events: list[Event] = []
         self.commands: list[Command] = []
+        self.yield_after = YIELD_EVENTS
         self._static: dict[str, Any] | None = None  # $$.Execution / $$.StateMachine
         self._iso: dict[float, str] = {}
 
     # ------------------------------------------------------------------ events
+
+    def tick(self) -> None:
+        """Move ``now`` to the live clock, if the step has one (never backwards)."""
+        clock = self.ctx.clock
+        if clock is not None:
+            now = clock()
+            if now > self.now:
+                self.now = now
 
     def emit(
         self,

@@ -19,9 +19,17 @@ def load_machine(text: str) -> Any:
     return definition.load_machine(text)
 
 
-def start(machine: Any, info: ExecutionInfo, input_text: str, ctx: StepContext) -> Transition:
-    """``engine.interpreter.start``: ExecutionStarted and as far as the execution can go."""
-    return interpreter.start(machine, info, input_text, ctx)
+def start(
+    machine: Any,
+    info: ExecutionInfo,
+    input_text: str,
+    ctx: StepContext,
+    *,
+    inline_events: int | None = None,
+) -> Transition:
+    """``engine.interpreter.start``: ExecutionStarted and as far as the execution can go
+    (``inline_events``: yield past that many events; the rest runs when its timer fires)."""
+    return interpreter.start(machine, info, input_text, ctx, inline_events=inline_events)
 
 
 def step(

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,11 @@ from opensfn.store.records import Closing, ExecutionRecord, MachineRecord, Revis
 from opensfn.store.sqlite import Store
 
 LOG = logging.getLogger("opensfn.runtime")
+# Events StartExecution computes before it answers; the rest follows the answer. Measured
+# (sfnbench, this 2-core machine): running a 22-event execution inline costs 0.8 ms of
+# server CPU per execution against 1.0 ms when every start yields (a second commit),
+# while a 2,000-event Choice loop would hold the answer ~20 ms.
+START_INLINE_EVENTS = 200
 
 
 @dataclass
@@ -107,6 +113,7 @@ def _context(secret: bytes = b"", execution_arn: str = "") -> StepContext:
         new_uuid=lambda: str(uuid.uuid4()),
         random=random.random,
         task_token=task_token if execution_arn else None,
+        clock=time.time,
     )
 
 
@@ -243,7 +250,11 @@ class Runtime:
         )
         try:
             machine = self.machine(revision)
-            transition = engine_link.start(machine, info, input_text, ctx)
+            # A short run of states is computed and written with the start (one commit); a
+            # long one (a Choice loop) goes on after the answer, which never waits for it.
+            transition = engine_link.start(
+                machine, info, input_text, ctx, inline_events=START_INLINE_EVENTS
+            )
         except Exception as exc:
             LOG.exception("engine failed to start %s", arn)
             raise InternalFailure("The engine failed to start the execution.") from exc
@@ -257,7 +268,10 @@ class Runtime:
         )  # fmt: skip
         closing = self._closing(ex, transition, ctx)
         batch = writes.start_execution(record, transition.events, packed, closing)
-        await asyncio.shield(self._commit(ex, transition, batch))
+        await asyncio.shield(self._commit(ex, transition, batch, apply=False))
+        # The yield timer that runs the states is armed once the caller's task resumes, so
+        # the answer is written before the states run.
+        asyncio.get_running_loop().call_soon(self._apply_unless_closed, ex, transition.commands)
         return Started(arn, start_date)
 
     async def redrive_execution(self, rec: ExecutionRecord) -> float:
@@ -288,7 +302,8 @@ class Runtime:
         if t.status is None:
             return None
         ex.closed = True
-        ex.stop_date = ctx.now.timestamp()
+        # The closing event's time (a long step is stamped as it goes: see StepContext.clock).
+        ex.stop_date = float(t.events[-1]["timestamp"]) if t.events else ctx.now.timestamp()
         self.timers.cancel_execution(ex.info.execution_arn)
         self.queues.cancel_execution(ex.info.execution_arn)
         # integrations hook: drop its calls, stop .sync children, answer a .sync parent
@@ -304,7 +319,13 @@ class Runtime:
             known = self._distributed[id(machine)] = (machine, engine_link.has_map_runs(machine))
         return known[1]
 
-    def _commit(self, ex: OpenExecution, t: Transition, batch: Any) -> asyncio.Future[Any]:
+    def _apply_unless_closed(self, ex: OpenExecution, commands: list[Command]) -> None:
+        if not ex.closed and self.open.get(ex.info.execution_arn) is ex:
+            self._apply(ex, commands)
+
+    def _commit(
+        self, ex: OpenExecution, t: Transition, batch: Any, *, apply: bool = True
+    ) -> asyncio.Future[Any]:
         fut = self.store.submit(batch)
         self._pending.add(fut)
 
@@ -324,7 +345,8 @@ class Runtime:
                 if ex.info.state_machine_arn in self.deleting:
                     self.finish_deleting(ex.info.state_machine_arn)
                 return
-            self._apply(ex, t.commands)
+            if apply:
+                self._apply(ex, t.commands)
 
         fut.add_done_callback(committed)
         return fut

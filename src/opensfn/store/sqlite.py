@@ -41,7 +41,24 @@ from opensfn.store.records import (
 
 LOG = logging.getLogger("opensfn.store")
 T = TypeVar("T")
+R = TypeVar("R", MachineRecord, ActivityRecord)
 Batch = Callable[[sqlite3.Connection], Any]
+
+
+class Rewrites:
+    """A batch that changes or removes the row of a state machine or an activity: the
+    store's cache of those rows forgets ``arn`` once the batch is committed."""
+
+    __slots__ = ("arn", "run")
+
+    def __init__(self, arn: str, run: Batch) -> None:
+        self.arn = arn
+        self.run = run
+
+    def __call__(self, conn: sqlite3.Connection) -> Any:
+        return self.run(conn)
+
+
 _DIALECT = "sqlite"
 
 _MACHINE_COLS = "arn, region, account, name, type, revision_id, updated, status, creation_date, seq"
@@ -67,6 +84,7 @@ def _connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
 
 
 _REVISION_CACHE = 256  # revisions kept in memory (the cache is emptied when full)
+_RESOURCE_CACHE = 4096  # state machine and activity rows kept (emptied when full)
 _SYNCHRONOUS = {"FULL": "FULL", "NORMAL": "NORMAL"}  # the only values accepted
 
 
@@ -126,6 +144,14 @@ class Store:
         self._closed = False
         # Revisions are insert-only, so a committed one read once stays true.
         self._revisions: dict[tuple[str, str], RevisionRecord] = {}
+        # State machine and activity rows read on almost every call; one process owns the
+        # database, so a row stays true until a Rewrites batch for it commits.
+        self._resources: dict[str, MachineRecord | ActivityRecord] = {}
+        # Whether any execution was started through a version or an alias: until then
+        # DescribeExecution and ListExecutions need not look their source up.
+        self.sources_seen = bool(
+            self._read.execute("SELECT EXISTS (SELECT 1 FROM execution_sources)").fetchone()[0]
+        )
 
     # ------------------------------------------------------------------ writer
 
@@ -141,6 +167,7 @@ class Store:
         """Run ``batch`` and commit it from a thread without an event loop (start-up, tests)."""
         with self._write_lock:
             ((result, exc),) = _commit_group(self._write, [batch])
+        self._forget([batch])
         if exc is not None:
             raise exc
         return result
@@ -152,6 +179,7 @@ class Store:
             return
         with self._write_lock:
             outcomes = _commit_group(self._write, [batch for batch, _ in items])
+        self._forget([batch for batch, _ in items])
         for (_, fut), (result, exc) in zip(items, outcomes, strict=True):
             if fut.done():  # the caller went away (cancelled); the write is committed regardless
                 continue
@@ -159,6 +187,11 @@ class Store:
                 fut.set_result(result)
             else:
                 fut.set_exception(exc)
+
+    def _forget(self, batches: Iterable[Batch]) -> None:
+        for batch in batches:
+            if isinstance(batch, Rewrites):
+                self._resources.pop(batch.arn, None)
 
     async def close(self) -> None:
         """Commit the queued writes and close the connections."""
@@ -207,8 +240,13 @@ class Store:
 
     def get_machine(self, arn: str) -> MachineRecord | None:
         """The state machine ``arn``, if it exists."""
+        cached = self._resources.get(arn)
+        if isinstance(cached, MachineRecord):
+            return cached
         row = self._one(f"SELECT {_MACHINE_COLS} FROM state_machines WHERE arn = ?", (arn,))
-        return None if row is None else MachineRecord(*row)
+        if row is None:
+            return None
+        return self._remember(MachineRecord(*row))
 
     def get_revision(self, machine_arn: str, revision_id: str) -> RevisionRecord | None:
         """One revision of a state machine (rows are never changed: found ones are cached)."""
@@ -240,8 +278,19 @@ class Store:
 
     def get_activity(self, arn: str) -> ActivityRecord | None:
         """The activity ``arn``, if it exists."""
+        cached = self._resources.get(arn)
+        if isinstance(cached, ActivityRecord):
+            return cached
         row = self._one(f"SELECT {_ACTIVITY_COLS} FROM activities WHERE arn = ?", (arn,))
-        return None if row is None else ActivityRecord(*row)
+        if row is None:
+            return None
+        return self._remember(ActivityRecord(*row))
+
+    def _remember(self, record: R) -> R:
+        if len(self._resources) >= _RESOURCE_CACHE:
+            self._resources.clear()
+        self._resources[record.arn] = record
+        return record
 
     def list_activities(
         self, account: str, region: str, after_seq: int, limit: int
@@ -361,4 +410,4 @@ def open_store(path: Path, synchronous: str = "FULL") -> Store:
     return Store(path, synchronous)
 
 
-__all__ = ["Closing", "Store", "open_store"]
+__all__ = ["Closing", "Rewrites", "Store", "open_store"]

@@ -128,6 +128,8 @@ def aliases_of_version(store: Store, version_arn: str) -> list[str]:
 
 def get_source(store: Store, execution_arn: str) -> SourceRecord | None:
     """The version/alias ``execution_arn`` started through, if any."""
+    if not store.sources_seen:
+        return None
     rows = store.rows(
         "SELECT execution_arn, machine_arn, version_arn, alias_arn FROM execution_sources "
         "WHERE execution_arn = ?",
@@ -200,8 +202,9 @@ def delete_alias(arn: str) -> Batch:
     return run
 
 
-def record_source(s: SourceRecord) -> Batch:
+def record_source(store: Store, s: SourceRecord) -> Batch:
     """Remember the version/alias of a new execution (the first record wins)."""
+    store.sources_seen = True  # before the commit: reads look for sources from now on
 
     def run(conn: sqlite3.Connection) -> None:
         conn.execute(

@@ -22,7 +22,7 @@ from opensfn.store.records import (
     MachineRecord,
     RevisionRecord,
 )
-from opensfn.store.sqlite import Batch
+from opensfn.store.sqlite import Batch, Rewrites
 
 Event = dict[str, Any]
 
@@ -91,7 +91,7 @@ def update_machine(revision: RevisionRecord) -> Batch:
             (revision.revision_id, revision.machine_arn),
         )
 
-    return run
+    return Rewrites(revision.machine_arn, run)
 
 
 def set_machine_status(arn: str, status: str) -> Batch:
@@ -100,7 +100,7 @@ def set_machine_status(arn: str, status: str) -> Batch:
     def run(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE state_machines SET status = ? WHERE arn = ?", (status, arn))
 
-    return run
+    return Rewrites(arn, run)
 
 
 def delete_machine(arn: str) -> Batch:
@@ -110,7 +110,7 @@ def delete_machine(arn: str) -> Batch:
         conn.execute("DELETE FROM state_machines WHERE arn = ?", (arn,))
         conn.execute("DELETE FROM tags WHERE resource_arn = ?", (arn,))
 
-    return run
+    return Rewrites(arn, run)
 
 
 def create_activity(a: ActivityRecord, tags: Sequence[tuple[str, str]]) -> Batch:
@@ -134,7 +134,7 @@ def delete_activity(arn: str) -> Batch:
         conn.execute("DELETE FROM activities WHERE arn = ?", (arn,))
         conn.execute("DELETE FROM tags WHERE resource_arn = ?", (arn,))
 
-    return run
+    return Rewrites(arn, run)
 
 
 def put_tags(arn: str, tags: Sequence[tuple[str, str]]) -> Batch:
