@@ -96,3 +96,56 @@ def test_redrive_refuses_running_and_succeeded(sfn: Any, make_machine: Callable[
     with pytest.raises(ClientError) as exc:
         sfn.redrive_execution(executionArn=missing)
     assert error(exc) == ("ExecutionDoesNotExist", f"Execution Does Not Exist: '{missing}'")
+
+
+def test_each_call_has_a_request_id_and_a_log_line(sfn: Any, server: Any) -> None:
+    import time
+    import uuid
+
+    seen = set()
+    for _ in range(3):
+        meta = sfn.list_state_machines()["ResponseMetadata"]
+        headers = meta["HTTPHeaders"]
+        assert "server" not in headers  # AWS names no server
+        rid = uuid.UUID(meta["RequestId"])
+        assert (rid.version, rid.variant) == (4, uuid.RFC_4122)
+        seen.add(rid)
+    assert len(seen) == 3
+    deadline = time.monotonic() + 5
+    while "INFO opensfn.api: ListStateMachines 200 " not in server.log.read_text():
+        assert time.monotonic() < deadline, "no request line in the server log"
+        time.sleep(0.05)
+
+
+def test_a_long_first_run_is_stamped_as_it_goes(sfn: Any, make_machine: Callable[..., str]) -> None:
+    """StartExecution answers before a long Choice loop is computed; the events and the
+    stop date carry the times they happened at, never going back."""
+    loop = {
+        "StartAt": "Init",
+        "States": {
+            "Init": {"Type": "Pass", "Result": {"n": 0}, "Next": "Check"},
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericGreaterThanEquals": 600, "Next": "Done"}],
+                "Default": "Inc",
+            },
+            "Inc": {
+                "Type": "Pass",
+                "Parameters": {"n.$": "States.MathAdd($.n, 1)"},
+                "Next": "Check",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+    arn = sfn.start_execution(stateMachineArn=make_machine(loop))["executionArn"]
+    desc = wait_status(sfn, arn)
+    assert desc["output"] == '{"n":600}'
+    events = []
+    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+    for page in pages:
+        events.extend(page["events"])
+    assert len(events) == 1 + 2 + 600 * 4 + 2 + 2 + 1  # started, Init, loop, Check, Done, end
+    stamps = [e["timestamp"] for e in events]
+    assert stamps == sorted(stamps)
+    assert desc["stopDate"] == stamps[-1]
+    assert desc["startDate"] == stamps[0]

@@ -100,3 +100,33 @@ def test_execution_closed_in_its_start_is_one_row(tmp_path: Path) -> None:
     )
     assert store.closed_state("arn:e") is None  # a SUCCEEDED execution keeps no state
     store.close_sync()
+
+
+def test_cached_rows_follow_committed_writes(tmp_path: Path) -> None:
+    """State machine and activity rows are cached; a write to one is seen once committed."""
+    from opensfn.store.records import ActivityRecord, MachineRecord, RevisionRecord
+
+    async def scenario() -> None:
+        store = open_store(tmp_path / "c.db")
+        m = MachineRecord("arn:m", "us-east-1", "1", "m", "STANDARD", "r1", False, "ACTIVE", 1.0, 1)
+        r1 = RevisionRecord("arn:m", "r1", "{}", "role", "{}", "{}", 1.0)
+        r2 = RevisionRecord("arn:m", "r2", "{}", "role", "{}", "{}", 2.0)
+        a = ActivityRecord("arn:a", "us-east-1", "1", "a", 1.0, 2)
+        await store.submit(writes.create_machine(m, r1, []))
+        await store.submit(writes.create_activity(a, []))
+        assert store.get_machine("arn:m") == m
+        assert store.get_machine("arn:m") is store.get_machine("arn:m")  # served from memory
+        assert store.get_activity("arn:a") == a
+        await store.submit(writes.update_machine(r2))
+        updated = store.get_machine("arn:m")
+        assert updated is not None and (updated.revision_id, updated.updated) == ("r2", True)
+        await store.submit(writes.set_machine_status("arn:m", "DELETING"))
+        deleting = store.get_machine("arn:m")
+        assert deleting is not None and deleting.status == "DELETING"
+        await store.submit(writes.delete_machine("arn:m"))
+        await store.submit(writes.delete_activity("arn:a"))
+        assert store.get_machine("arn:m") is None
+        assert store.get_activity("arn:a") is None
+        await store.close()
+
+    asyncio.run(scenario())
