@@ -4,7 +4,9 @@ boto3 spends ~0.55 ms of client CPU per call, more than the server does, so sfnb
 latencies are mostly the client's. Here ``Raw`` (http.client, no signing) makes the
 calls: sequential latency per operation (p50/p99) and the server's CPU per call, then
 StartExecution from several connections at once (group commit across requests) with
-the server's CPU per execution started and run to its end.
+the server's CPU per execution started and run to its end. ``activity_roundtrip``: the
+sfnbench activity workload without boto3's cost (its one client process tops out near
+210 tasks/s on this machine whatever the server does).
 """
 
 from __future__ import annotations
@@ -84,3 +86,78 @@ def run(server: Server, calls: int = 1000, threads: int = 8) -> dict[str, Any]:
     res["concurrent_last_status"] = last.get("status")
     raw.close()
     return res
+
+
+def activity_roundtrip(server: Server, tasks: int = 2000, workers: int = 8) -> dict[str, Any]:
+    """Activity tasks end to end with lean clients: ``workers`` connections long-poll
+    GetActivityTask and answer SendTaskSuccess while 4 connections start one execution
+    per task. Reports tasks per second (first start to last answer), the server's CPU
+    per task, and checks that every execution ended SUCCEEDED."""
+    raw = Raw(server.url)
+    tag = uuid.uuid4().hex[:8]
+    act = raw.call("CreateActivity", name=f"act-{tag}")["activityArn"]
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Task", "Resource": act, "End": True}}}
+    sm = create_machine(raw, f"act-{tag}", definition)
+    answered = [0]
+    lock = threading.Lock()
+    all_done = threading.Event()
+    t_done = [0.0]
+    get_body = json.dumps({"activityArn": act, "workerName": "bench"}).encode()
+
+    def worker() -> None:
+        r = Raw(server.url)
+        while True:
+            with lock:
+                if answered[0] >= tasks:
+                    break
+            status, data = r.raw("GetActivityTask", get_body)
+            token = json.loads(data).get("taskToken") if status == 200 else None
+            if not token:
+                continue
+            body = json.dumps({"taskToken": token, "output": '{"ok": true}'}).encode()
+            if r.raw("SendTaskSuccess", body)[0] == 200:
+                with lock:
+                    answered[0] += 1
+                    if answered[0] == tasks:
+                        t_done[0] = time.perf_counter()
+                        all_done.set()
+        r.close()
+
+    def starter(n: int) -> None:
+        r = Raw(server.url)
+        body = json.dumps({"stateMachineArn": sm, "input": '{"n": 1}'}).encode()
+        for _ in range(n):
+            r.raw("StartExecution", body)
+        r.close()
+
+    tasks -= tasks % 4
+    with CpuWindow(server.pid) as w:
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=worker) for _ in range(workers)]
+        threads += [threading.Thread(target=starter, args=(tasks // 4,)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        all_done.wait()
+    # Workers still long-polling get one more execution each (not counted) and stop.
+    starter(workers)
+    for t in threads:
+        t.join()
+    succeeded = 0
+    token = None
+    while True:
+        page = raw.call(
+            "ListExecutions", stateMachineArn=sm, statusFilter="SUCCEEDED", maxResults=1000,
+            **({"nextToken": token} if token else {}),
+        )  # fmt: skip
+        succeeded += len(page["executions"])
+        token = page.get("nextToken")
+        if not token:
+            break
+    raw.close()
+    return {
+        "tasks": tasks,
+        "all_succeeded": succeeded >= tasks,  # (with the executions that released workers)
+        "tasks_per_s": round(tasks / (t_done[0] - t0), 1),
+        "server_cpu_ms_per_task": round(w.server_s / tasks * 1e3, 3),
+        "other_cores": round(w.other_cores, 2),
+    }

@@ -5,7 +5,8 @@ Groups (``--only`` takes a comma list; all by default):
 - ``sfnbench``: the five workloads of ../shared/bench/sfnbench.py against a fresh
   ``opensfn serve`` (free port, temporary database, durable defaults), medians of
   ``--repeat`` runs (3), server CPU via ``--server-pid``, disturbed runs retried;
-- ``api``: server CPU and latency per API call with a lean HTTP client (bench/api_cpu.py);
+- ``api``: server CPU and latency per API call with a lean HTTP client, and activity tasks
+  end to end with lean workers (bench/api_cpu.py);
 - ``micro``: engine, JSONPath/JSONata, request validation, store group commit (bench/micro.py);
 - ``scale``: 100,000 open executions under 300 MB and a 25,000-event history (bench/scale.py;
   10,000 executions with ``--quick``).
@@ -44,6 +45,7 @@ TARGETS: dict[tuple[str, str], tuple[str, float]] = {
     ("api-latency", "GetExecutionHistory_p50_ms"): ("<=", 1.5),
     ("map-fanout", "wall_s"): ("<=", 0.1),
     ("activity-roundtrip", "tasks_per_s"): (">=", 1_000),
+    ("activity-lean", "tasks_per_s"): (">=", 1_000),
     ("scale-open", "rss_peak_mb"): ("<", 300),
     ("scale-history", "fetch_boto3_s"): ("<", 1.0),
 }
@@ -116,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     if "api" in groups:
         with Server() as s:
             results["api-cpu"] = api_cpu.run(s, calls=300 if a.quick else 1000)
+        with Server() as s:
+            results["activity-lean"] = api_cpu.activity_roundtrip(s, 500 if a.quick else 2000)
     if "micro" in groups:
         results.update(micro.run(quick=a.quick))
     if "scale" in groups:
