@@ -476,3 +476,23 @@ def test_start_yields_past_its_inline_budget_and_the_history_goes_on() -> None:
     assert [{k: v for k, v in e.items() if k not in strip} for e in h.events] == [
         {k: v for k, v in e.items() if k not in strip} for e in whole.events
     ]
+
+
+def test_the_start_budget_does_not_split_map_iterations() -> None:
+    """The inline budget holds the top-level thread: a Map's 300 iterations still run in
+    the start (each yielding on its own would make 300 steps of the whole state)."""
+    states = {
+        "M": {
+            "Type": "Map",
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+            "End": True,
+        }
+    }
+    h = Harness(machine(states, start="M"))
+    h._take(
+        interpreter.start(
+            h.machine, h.info, json.dumps(list(range(300))), h.context(), inline_events=200
+        )
+    )
+    assert h.status == "SUCCEEDED"
+    assert len(h.events) > 1200

@@ -41,7 +41,7 @@ from opensfn.engine.protocol import (
     Transition,
     Trigger,
 )
-from opensfn.engine.run import Frame, Run, dumps
+from opensfn.engine.run import YIELD_EVENTS, Frame, Run, dumps
 
 # A frame in one of these phases can make progress without a trigger.
 RUNNABLE = frozenset({"enter", "exec", "children"})
@@ -220,7 +220,9 @@ def advance(run: Run, frame: Frame, path: list[str]) -> None:
             run.state["history_full"] = True
             return
         if phase == "enter":
-            if len(run.events) > run.yield_after:
+            # The start's budget holds the top-level thread only: branches and iterations
+            # run on (1,000 Map iterations yielding one by one would each be a step).
+            if len(run.events) > (run.yield_after if not path else YIELD_EVENTS):
                 frame["phase"] = "yield"
                 run.schedule_timer(run.new_id("y"), path, run.now, "yield")
                 return

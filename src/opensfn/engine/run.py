@@ -65,6 +65,7 @@ class Run:
         self.now = ctx.now.timestamp()
         self.events: list[Event] = []
         self.commands: list[Command] = []
+        # Past this many events the top-level thread yields (``start``'s inline budget).
         self.yield_after = YIELD_EVENTS
         self._static: dict[str, Any] | None = None  # $$.Execution / $$.StateMachine
         self._iso: dict[float, str] = {}
