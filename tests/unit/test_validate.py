@@ -318,3 +318,72 @@ def test_jsonpath_fields_refused_in_jsonata_state() -> None:
     found = validate_definition(json.dumps(machine({"P": state}, QueryLanguage="JSONata")))
     assert [d.location for d in found] == ["/States/P"]
     assert "'InputPath'" in found[0].message
+
+
+def test_jsonata_top_level_field_reference_is_refused() -> None:
+    """AWS's message as quoted in floci-io/floci#2670 (recorded against AWS): a JSONata
+    expression has no context item, so a bare field name at its top level is refused."""
+    definition = machine(
+        {"E": {"Type": "Pass", "Output": {"v": "{% phone %}"}, "End": True}},
+        QueryLanguage="JSONata",
+    )
+    assert create_message(definition) == (
+        PREFIX + "'UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone' at the top level "
+        "is not supported. at /States/E/Output/v'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "names"),
+    [
+        ("{% phone.number %}", ["phone"]),
+        ("{% $count(items) & label %}", ["items", "label"]),
+        ("{% flag ? a : a %}", ["flag", "a"]),
+    ],
+)
+def test_jsonata_top_level_references_found_anywhere(expression: str, names: list[str]) -> None:
+    states = {
+        "C": {
+            "Type": "Choice",
+            "Choices": [{"Condition": "{% $states.input.ok %}", "Next": "P"}],
+            "Default": "P",
+        },
+        "P": {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Assign": {"x": [expression]},
+            "End": True,
+        },
+    }
+    found = validate_definition(json.dumps(machine(states, QueryLanguage="JSONata")))
+    assert [(d.code, d.message, d.location) for d in found] == [
+        (
+            "UNSUPPORTED_JSONATA_EXPRESSION",
+            f"Reference to '{name}' at the top level is not supported.",
+            "/States/P/Assign/x/0",
+        )
+        for name in names
+    ]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "{% $states.input.phone %}",
+        "{% $states.input.items[price > 5].name %}",
+        "{% $map($states.input, function($v) { $v.id }) %}",
+        "{% $x.y %}",
+        "{% 'phone' %}",
+        "{% $states.input.(a + b) %}",
+    ],
+)
+def test_jsonata_references_in_a_context_are_accepted(expression: str) -> None:
+    definition = machine(
+        {"P": {"Type": "Pass", "Output": expression, "End": True}}, QueryLanguage="JSONata"
+    )
+    assert validate_definition(json.dumps(definition)) == []
+
+
+def test_jsonpath_states_are_not_read_as_jsonata() -> None:
+    definition = machine({"P": {"Type": "Pass", "Result": "{% phone %}", "End": True}})
+    assert validate_definition(json.dumps(definition)) == []

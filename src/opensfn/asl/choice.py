@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from opensfn.asl import jsonpath
+from opensfn.asl.schema import pointer_key
 from opensfn.asl.timestamps import parse_timestamp
 from opensfn.errors import DefinitionError, WorkflowError
 
@@ -255,10 +256,6 @@ def _reference(text: Any, pointer: str, name: str) -> Resolve:
 # --------------------------------------------------------------------------- compiling
 
 
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
-
-
 def compile_choice_rule(
     rule: dict[str, Any], pointer: str, *, top_level: bool = True
 ) -> ChoiceRule:
@@ -274,7 +271,8 @@ def compile_choice_rule(
     for key in rule:
         if key not in allowed and key != "Variable" and key not in kinds:
             raise DefinitionError(
-                f"The field '{key}' is not supported by Step Functions", f"{pointer}/{_escape(key)}"
+                f"The field '{key}' is not supported by Step Functions",
+                f"{pointer}/{pointer_key(key)}",
             )
     if len(kinds) != 1:
         raise DefinitionError(

@@ -33,10 +33,13 @@ from typing import Any, Protocol
 
 import jsonata2py
 from jsonata2py import JsonataFunctionArguments
+from jsonata2py.parser import ast_nodes as ast
 from jsonata2py.parser.lexer import Lexer
+from jsonata2py.parser.parser import Parser
 from jsonata2py.parser.tokens import TokenType
 
 from opensfn.asl.intrinsic_functions import HASH_ALGORITHMS
+from opensfn.asl.schema import pointer_key
 from opensfn.errors import DefinitionError, WorkflowError
 
 QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
@@ -266,6 +269,63 @@ def compile_expression(text: str, pointer: str) -> Expression:
     return Expression(source, compiled)
 
 
+# Where a sub-expression is evaluated in the expression's own (root) context, by node type:
+# the attributes holding such sub-expressions. A path's later steps, predicates, sort and
+# group clauses and lambda bodies run in another context and are not followed.
+_ROOT_CONTEXT: dict[type, tuple[str, ...]] = {
+    ast.PathExpr: (),  # only its first step: handled below
+    ast.PredicateExpr: ("source",),
+    ast.ArraySubscript: ("source",),
+    ast.ForceArray: ("source",),
+    ast.BinaryOp: ("left", "right"),
+    ast.ElvisExpr: ("left", "right"),
+    ast.CoalesceExpr: ("left", "right"),
+    ast.UnaryMinus: ("operand",),
+    ast.ConditionalExpr: ("condition", "then", "otherwise"),
+    ast.RangeExpr: ("from_", "to"),
+    ast.Parenthesized: ("inner",),
+    ast.VariableBinding: ("value",),
+}
+
+
+def top_level_fields(text: str) -> list[str]:
+    """Field names an expression reads at its top level, where Step Functions gives no
+    context (``phone``, ``phone.number``, ``$count(items)``), in order, each once.
+
+    AWS refuses such a definition (``UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone'
+    at the top level is not supported.``). Unparsable text yields nothing: its syntax
+    error is reported where the expression is compiled."""
+    try:
+        root = Parser.parse(text.strip())
+    except jsonata2py.JsonataError:  # a syntax error: reported where the expression compiles
+        return []
+    found: list[str] = []
+    todo: list[Any] = [root]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.FieldRef):
+            if node.name not in found:
+                found.append(node.name)
+            continue
+        children: list[Any] = []
+        if isinstance(node, ast.PathExpr):
+            children = node.steps[:1]
+        elif isinstance(node, ast.Block):
+            children = list(node.expressions)
+        elif isinstance(node, ast.FunctionCall | ast.LambdaCall | ast.PartialApplication):
+            children = list(node.args)
+        elif isinstance(node, ast.ArrayConstructor):
+            children = list(node.elements)
+        elif isinstance(node, ast.ObjectConstructor):
+            children = [part for pair in node.pairs for part in (pair.key, pair.value)]
+        elif isinstance(node, ast.ChainExpr):
+            children = node.steps[:1]
+        else:
+            children = [getattr(node, a) for a in _ROOT_CONTEXT.get(type(node), ())]
+        todo.extend(reversed([c for c in children if c is not None]))
+    return found
+
+
 class _NotJson(Exception):
     pass
 
@@ -294,10 +354,6 @@ def _to_json(value: Any) -> Any:
 # --------------------------------------------------------------------------- templates
 
 
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
-
-
 @dataclass(frozen=True, slots=True)
 class _Node:
     """A template tree: a constant, an expression, or an object/array of nodes."""
@@ -318,7 +374,7 @@ def _compile_node(value: Any, pointer: str, field: str) -> _Node:
         return _Node(expression=compile_expression(value[2:-2], pointer), field=field)
     if isinstance(value, dict):
         members = tuple(
-            (k, _compile_node(v, f"{pointer}/{_escape(k)}", f"{field}/{k}"))
+            (k, _compile_node(v, f"{pointer}/{pointer_key(k)}", f"{field}/{k}"))
             for k, v in value.items()
         )
         if all(node.is_constant for _, node in members):

@@ -314,10 +314,45 @@ def check_state(state: Any, location: str, ctx: Context, out: Out, sub_machine: 
         only_one(out, state, (a, b), location)
     if not jsonata:
         _jsonpath_fields(out, state, location)
+    else:
+        _jsonata_references(out, state, location)
     for name in ("Retry", "Catch"):
         if name in state:
             _handlers(out, state[name], name, f"{location}/{name}", jsonata)
     CHECKS[kind](state, location, ctx, jsonata, out, sub_machine)
+
+
+# Fields of a state that hold states of their own (checked as sub-machines).
+_NESTED = frozenset({"ItemProcessor", "Iterator", "Branches"})
+
+
+def _jsonata_references(out: Out, state: dict[str, Any], location: str) -> None:
+    """Every ``{% %}`` expression of a JSONata state (Choice rules and catchers included)
+    must not read a field at its top level: there is no context item there."""
+    from opensfn.asl import jsonata  # the engine loads only for JSONata definitions
+
+    todo: list[tuple[Any, str]] = [
+        (value, f"{location}/{name}") for name, value in state.items() if name not in _NESTED
+    ]
+    while todo:
+        value, where = todo.pop(0)
+        if is_jsonata(value):
+            for name in jsonata.top_level_fields(value[2:-2]):
+                error(
+                    out,
+                    f"Reference to '{name}' at the top level is not supported.",
+                    where,
+                    "UNSUPPORTED_JSONATA_EXPRESSION",
+                )
+        elif isinstance(value, dict):
+            todo.extend((v, f"{where}/{pointer_key(k)}") for k, v in value.items())
+        elif isinstance(value, list):
+            todo.extend((v, f"{where}/{i}") for i, v in enumerate(value))
+
+
+def pointer_key(key: str) -> str:
+    """``key`` as one JSON Pointer segment (``~`` and ``/`` escaped)."""
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _flow(out: Out, state: dict[str, Any], kind: str, location: str) -> None:
