@@ -387,3 +387,19 @@ def test_jsonata_references_in_a_context_are_accepted(expression: str) -> None:
 def test_jsonpath_states_are_not_read_as_jsonata() -> None:
     definition = machine({"P": {"Type": "Pass", "Result": "{% phone %}", "End": True}})
     assert validate_definition(json.dumps(definition)) == []
+
+
+def test_jsonata_syntax_errors_are_refused_at_creation() -> None:
+    """AWS refuses an expression that does not parse (INVALID_JSONATA_EXPRESSION, as
+    floci-io/floci#2670 and #2745 record it) instead of failing the execution later;
+    the message is the parser's, without JSONata's error code."""
+    definition = machine(
+        {"E": {"Type": "Pass", "Output": {"v": "{% 1 + %}"}, "End": True}},
+        QueryLanguage="JSONata",
+    )
+    [found] = validate_definition(json.dumps(definition))
+    assert (found.code, found.message, found.location) == (
+        "INVALID_JSONATA_EXPRESSION",
+        "Unexpected end of expression",
+        "/States/E/Output/v",
+    )

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -251,6 +252,19 @@ class Expression:
             QUERY_EVALUATION_ERROR,
             f"The JSONata expression '{self.text}' specified for the field '{field}' {what}",
         )
+
+
+def syntax_error(text: str) -> str | None:
+    """Why ``text`` (without ``{% %}``) does not compile, in AWS's words (the JSONata
+    message without its code and position), or None when it compiles."""
+    try:
+        compile_expression(text, "/")
+    except DefinitionError as exc:
+        return _CODES.sub("", exc.message.split(" is not valid: ", 1)[-1])
+    return None
+
+
+_CODES = re.compile(r"^(?:[STDU]\d{4}: )+")  # JSONata error codes, which AWS leaves out
 
 
 def compile_expression(text: str, pointer: str) -> Expression:

@@ -328,7 +328,7 @@ _NESTED = frozenset({"ItemProcessor", "Iterator", "Branches"})
 
 def _jsonata_references(out: Out, state: dict[str, Any], location: str) -> None:
     """Every ``{% %}`` expression of a JSONata state (Choice rules and catchers included)
-    must not read a field at its top level: there is no context item there."""
+    must compile, and must not read a field at its top level: there is no context item."""
     from opensfn.asl import jsonata  # the engine loads only for JSONata definitions
 
     todo: list[tuple[Any, str]] = [
@@ -337,6 +337,10 @@ def _jsonata_references(out: Out, state: dict[str, Any], location: str) -> None:
     while todo:
         value, where = todo.pop(0)
         if is_jsonata(value):
+            problem = jsonata.syntax_error(value[2:-2])
+            if problem is not None:
+                error(out, problem, where, "INVALID_JSONATA_EXPRESSION")
+                continue
             for name in jsonata.top_level_fields(value[2:-2]):
                 error(
                     out,
