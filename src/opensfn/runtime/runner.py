@@ -268,10 +268,7 @@ class Runtime:
         )  # fmt: skip
         closing = self._closing(ex, transition, ctx)
         batch = writes.start_execution(record, transition.events, packed, closing)
-        await asyncio.shield(self._commit(ex, transition, batch, apply=False))
-        # The yield timer that runs the states is armed once the caller's task resumes, so
-        # the answer is written before the states run.
-        asyncio.get_running_loop().call_soon(self._apply_unless_closed, ex, transition.commands)
+        await asyncio.shield(self._commit(ex, transition, batch, answer_first=True))
         return Started(arn, start_date)
 
     async def redrive_execution(self, rec: ExecutionRecord) -> float:
@@ -324,8 +321,13 @@ class Runtime:
             self._apply(ex, commands)
 
     def _commit(
-        self, ex: OpenExecution, t: Transition, batch: Any, *, apply: bool = True
+        self, ex: OpenExecution, t: Transition, batch: Any, *, answer_first: bool = False
     ) -> asyncio.Future[Any]:
+        """Queue ``batch``; once committed, carry out the transition's commands.
+
+        ``answer_first``: carry them out one loop turn later, after the caller waiting on
+        the commit has answered (StartExecution's answer is then written before a yielded
+        run of states goes on), whether or not that caller is still there."""
         fut = self.store.submit(batch)
         self._pending.add(fut)
 
@@ -345,7 +347,9 @@ class Runtime:
                 if ex.info.state_machine_arn in self.deleting:
                     self.finish_deleting(ex.info.state_machine_arn)
                 return
-            if apply:
+            if answer_first:
+                asyncio.get_running_loop().call_soon(self._apply_unless_closed, ex, t.commands)
+            else:
                 self._apply(ex, t.commands)
 
         fut.add_done_callback(committed)
