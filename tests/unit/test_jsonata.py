@@ -181,8 +181,32 @@ def test_eval_is_not_available() -> None:
 def test_type_error_keeps_code_and_jsonata_text() -> None:
     assert cause_of("$states.input.x + 'a'").endswith(
         "threw an error during evaluation. "
-        "T2002: The right side of the + operator must evaluate to a number"
+        'T2002: The right side of the "+" operator must evaluate to a number'
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # jsonata-js's wording (its {{token}}/{{type}} rendered as JSON strings), which AWS
+        # returns: floci-io/floci#2668 quotes AWS's T0412 for $sum.
+        ("$sum(['a'])", 'T0412: Argument 1 of function "sum" must be an array of "numbers"'),
+        ("$join([1, 2])", 'T0412: Argument 1 of function "join" must be an array of "strings"'),
+        ("'a' - 1", 'T2001: The left side of the "-" operator must evaluate to a number'),
+        (
+            "$split(1, ',')",
+            'T0410: Argument 1 of function "split" does not match function signature',
+        ),
+        (
+            "$uppercase(1)",
+            'T0410: Argument 1 of function "uppercase" does not match function signature',
+        ),
+        # two functions called: which one failed is not known, the engine's text stays
+        ("$count($sum(['a']))", "T0412: Argument 1 of function must be an array of numbers"),
+    ],
+)
+def test_error_causes_use_jsonata_wording(text: str, message: str) -> None:
+    assert cause_of(text).endswith(f"threw an error during evaluation. {message}")
 
 
 @pytest.mark.parametrize("text", ["function($x){$x}", "$fn := function($x){$x}", "1/0"])

@@ -25,6 +25,7 @@ callers treat every value as immutable.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -196,7 +197,56 @@ _MESSAGES = {
 }
 
 
-def _error_text(exc: jsonata2py.JsonataError) -> str:
+# JSONata's wording where the engine's text lacks what JSONata quotes: the operator, the
+# function's name, the array's item type (jsonata-js renders each as a JSON string, e.g.
+# ``T0412: Argument 1 of function "sum" must be an array of "numbers"``, the text AWS
+# returns). Rules: (code, engine text pattern, template; {function} is filled from the
+# expression when it calls exactly one function, else that error keeps the engine's text).
+_REWORDED: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    (
+        "T2001",
+        re.compile(r"The left side of the (\S+) operator must evaluate to a number"),
+        'The left side of the "{0}" operator must evaluate to a number',
+    ),
+    (
+        "T2002",
+        re.compile(r"The right side of the (\S+) operator must evaluate to a number"),
+        'The right side of the "{0}" operator must evaluate to a number',
+    ),
+    (
+        "T0410",
+        re.compile(r"Argument (\d+) of function does not match function signature"),
+        'Argument {0} of function "{function}" does not match function signature',
+    ),
+    (
+        "T0410",
+        re.compile(r"\$(\w+)\(\) function: argument (\d+) of \$\w+ must be .+"),
+        'Argument {1} of function "{0}" does not match function signature',
+    ),
+    (
+        "T0410",
+        re.compile(r"Argument (\d+) of \$(\w+) must be .+"),
+        'Argument {0} of function "{1}" does not match function signature',
+    ),
+    (
+        "T0410",
+        re.compile(r"\$(\w+): argument must be .+"),
+        'Argument 1 of function "{0}" does not match function signature',
+    ),
+    (
+        "T0411",
+        re.compile(r"Context value is not a compatible type with argument (\d+)"),
+        'Context value is not a compatible type with argument {0} of function "{function}"',
+    ),
+    (
+        "T0412",
+        re.compile(r"Argument (\d+) of function must be an array of (\w+)"),
+        'Argument {0} of function "{function}" must be an array of "{1}"',
+    ),
+)
+
+
+def _error_text(exc: jsonata2py.JsonataError, expression: str | None = None) -> str:
     code = exc.error_code if exc.error_code and exc.error_code != "UNKNOWN" else None
     message = exc.message
     cut = message.rfind(" (position ")
@@ -204,7 +254,34 @@ def _error_text(exc: jsonata2py.JsonataError) -> str:
         message = message[:cut]
     if code is None:
         return message
+    for rule_code, pattern, template in _REWORDED:
+        match = pattern.fullmatch(message) if rule_code == code else None
+        if match is None:
+            continue
+        if "{function}" in template:
+            called = _called_functions(expression or "")
+            if len(called) != 1:
+                continue
+            return f"{code}: {template.format(*match.groups(), function=called[0])}"
+        return f"{code}: {template.format(*match.groups())}"
     return f"{code}: {_MESSAGES.get(code, message)}"
+
+
+def _called_functions(text: str) -> list[str]:
+    """Names of the functions ``text`` calls (``$sum(...)`` gives ``sum``), each once."""
+    try:
+        tokens = Lexer.tokenize(text)
+    except jsonata2py.JsonataError:
+        return []
+    names: list[str] = []
+    for token, following in itertools.pairwise(tokens):
+        if (
+            token.type is TokenType.VARIABLE
+            and following.type is TokenType.LPAREN
+            and token.value not in names
+        ):
+            names.append(token.value)
+    return names
 
 
 def _rewrite(text: str) -> str:
@@ -238,7 +315,7 @@ class Expression:
         try:
             result = self._compiled.evaluate(None, _Scope(states, variables, env))
         except jsonata2py.JsonataError as exc:
-            what = f"threw an error during evaluation. {_error_text(exc)}"
+            what = f"threw an error during evaluation. {_error_text(exc, self.text)}"
             raise self._error(field, what) from None
         if result is _MISSING:
             raise self._error(field, "returned nothing (undefined).")
