@@ -193,6 +193,7 @@ def test_type_error_keeps_code_and_jsonata_text() -> None:
         ("$sum(['a'])", 'T0412: Argument 1 of function "sum" must be an array of "numbers"'),
         ("$join([1, 2])", 'T0412: Argument 1 of function "join" must be an array of "strings"'),
         ("'a' - 1", 'T2001: The left side of the "-" operator must evaluate to a number'),
+        ("$number('12a')", 'D3030: Unable to cast value to a number: "12a"'),
         (
             "$split(1, ',')",
             'T0410: Argument 1 of function "split" does not match function signature',

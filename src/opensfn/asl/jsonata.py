@@ -246,6 +246,9 @@ _REWORDED: tuple[tuple[str, re.Pattern[str], str], ...] = (
 )
 
 
+_CAST_PREFIX = "$number: unable to cast value to a number: "
+
+
 def _error_text(exc: jsonata2py.JsonataError, expression: str | None = None) -> str:
     code = exc.error_code if exc.error_code and exc.error_code != "UNKNOWN" else None
     message = exc.message
@@ -254,6 +257,10 @@ def _error_text(exc: jsonata2py.JsonataError, expression: str | None = None) -> 
         message = message[:cut]
     if code is None:
         return message
+    if code == "D3030" and message.startswith(_CAST_PREFIX):  # only strings fail the cast
+        return (
+            f"{code}: Unable to cast value to a number: {json.dumps(message[len(_CAST_PREFIX) :])}"
+        )
     for rule_code, pattern, template in _REWORDED:
         match = pattern.fullmatch(message) if rule_code == code else None
         if match is None:
