@@ -139,3 +139,60 @@ def test_sync_parent_finds_its_child_after_kill(fresh: Any) -> None:
     sfn = fresh(srv.db).client()
     sfn.send_task_success(taskToken=task["taskToken"], output='{"done": 7}')
     assert json.loads(wait_status(sfn, ex)["output"]) == {"done": 7}
+
+
+def test_mocked_execution_stays_mocked_after_kill(fresh: Any, tmp_path: Path) -> None:
+    """The test case chosen with ``arn#TestCase`` is durable, and so is the count of mocked
+    invocations: the retry after the restart gets the mock's second answer."""
+    config = tmp_path / "mocks.json"
+    config.write_text(
+        json.dumps(
+            {
+                "StateMachines": {"mocked": {"TestCases": {"Retried": {"T": "ThrowThenOk"}}}},
+                "MockedResponses": {
+                    "ThrowThenOk": {
+                        "0": {"Throw": {"Error": "Boom", "Cause": "first call"}},
+                        "1": {"Return": {"Payload": "ok"}},
+                    }
+                },
+            }
+        )
+    )
+    db = tmp_path / "mocked.db"
+    args = ("--activity-poll-seconds", "1", "--mock-config", str(config))
+    srv = Server(db, args=args).start()
+    try:
+        sfn = srv.client()
+        definition = {
+            "StartAt": "T",
+            "States": {
+                "T": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "not-deployed-anywhere"},
+                    "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 3, "MaxAttempts": 1}],
+                    "End": True,
+                }
+            },
+        }
+        arn = machine(sfn, "mocked", definition)
+        ex = sfn.start_execution(stateMachineArn=arn + "#Retried")["executionArn"]
+        deadline = time.monotonic() + 10
+        while "TaskFailed" not in [
+            e["type"] for e in sfn.get_execution_history(executionArn=ex)["events"]
+        ]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        srv.kill()
+    finally:
+        if srv.proc is not None and srv.proc.poll() is None:
+            srv.kill()
+    restarted = Server(db, args=args).start()
+    try:
+        sfn = restarted.client()
+        d = wait_status(sfn, ex, timeout=15)
+        assert json.loads(d["output"]) == {"Payload": "ok"}
+        types = [e["type"] for e in sfn.get_execution_history(executionArn=ex)["events"]]
+        assert types.count("TaskFailed") == 1 and types.count("TaskScheduled") == 2
+    finally:
+        restarted.stop()

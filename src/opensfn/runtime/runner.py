@@ -150,6 +150,10 @@ class Runtime:
         for rec, state_json in self.store.running_executions():
             try:
                 state = orjson.loads(state_json)
+                if rec.test_case:  # before its Tasks are queued again: they are mocked too
+                    events = self.store.get_events(rec.id, 0, 1 << 30, False)
+                    history = [orjson.loads(body) for _, body in events]
+                    integrations.restore_test_case(self, rec, history, state)
                 self._resume(rec, state)
                 if state.get("tasks"):  # re-link .sync parents and their children
                     integrations.resumed(self, rec.arn, state)
@@ -264,7 +268,7 @@ class Runtime:
         start_date = ctx.now.timestamp()
         record = ExecutionRecord(
             ex.id, arn, m.arn, revision.revision_id, name, revision.role_arn, "RUNNING",
-            input_text, None, None, None, start_date, None,
+            input_text, None, None, None, start_date, None, test_case=test_case or None,
         )  # fmt: skip
         closing = self._closing(ex, transition, ctx)
         batch = writes.start_execution(record, transition.events, packed, closing)

@@ -69,6 +69,7 @@ class ExecutionRecord:
     stop_date: float | None
     redrive_count: int = 0
     redrive_date: float | None = None
+    test_case: str | None = None  # the mock test case it was started with, if any
 
 
 @dataclass(frozen=True)

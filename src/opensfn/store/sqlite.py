@@ -67,7 +67,7 @@ _ACTIVITY_COLS = "arn, region, account, name, creation_date, seq"
 _BEGIN = dialect.statement(_DIALECT, "begin_write")
 _EXEC_COLS = (
     "id, arn, machine_arn, revision_id, name, role_arn, status, input, output, error, cause, "
-    "start_date, stop_date, redrive_count, redrive_date"
+    "start_date, stop_date, redrive_count, redrive_date, test_case"
 )
 
 

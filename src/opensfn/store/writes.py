@@ -193,9 +193,9 @@ def start_execution(
         if closing is None:
             conn.execute(
                 "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, "
-                "input, start_date, state) VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?)",
+                "input, start_date, state, test_case) VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?)",
                 (e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, e.input,
-                 e.start_date, state.decode()),
+                 e.start_date, state.decode(), e.test_case),
             )  # fmt: skip
             _insert_events(conn, e.id, events)
             return
@@ -204,11 +204,11 @@ def start_execution(
         c = closing
         conn.execute(
             "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, "
-            "input, output, error, cause, start_date, stop_date, state) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "input, output, error, cause, start_date, stop_date, state, test_case) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, c.status, e.input,
              c.output, c.error, c.cause, e.start_date, c.stop_date,
-             state.decode() if c.status in REDRIVABLE else None),
+             state.decode() if c.status in REDRIVABLE else None, e.test_case),
         )  # fmt: skip
         _insert_events(conn, e.id, events)
         if c.map_runs:  # map runs started in these events and still RUNNING end with it

@@ -156,3 +156,21 @@ def closed(host: DispatchHost, ex: Any, status: str, stop_date: float, output: s
 def select_test_case(host: DispatchHost, execution_arn: str, machine_name: str, case: str) -> None:
     """Run ``execution_arn`` with the mock configuration's test case ``case``."""
     integrations_of(host).test_cases[execution_arn] = (machine_name, case)
+
+
+def restore_test_case(
+    host: DispatchHost, rec: Any, history: list[dict[str, Any]], state: dict[str, Any]
+) -> None:
+    """After a restart: select the execution's test case again and count the mocked Task
+    invocations its history holds, so numbered responses go on where they were."""
+    machine_name = rec.machine_arn.rsplit(":", 1)[-1]
+    select_test_case(host, rec.arn, machine_name, rec.test_case)
+    calls = mocks.invocations(history)
+    for task in (state.get("tasks") or {}).values():
+        name = task.get("name", "")
+        if not task.get("started") and calls.get(name):
+            calls[name] -= 1  # scheduled, not answered: it is asked for again
+    counts = integrations_of(host).mock_calls
+    for name, n in calls.items():
+        if n:
+            counts[(rec.arn, name)] = n

@@ -131,6 +131,36 @@ def pick(config: MockConfig, machine: str, case: str, state: str, n: int) -> Moc
     return ranges[-1][2] if n > ranges[-1][1] else None
 
 
+def invocations(history: list[dict[str, Any]]) -> dict[str, int]:
+    """How often each state scheduled a Task in ``history``: every ``TaskScheduled``
+    belongs to the state whose ``…StateEntered`` its ``previousEventId`` chain reaches."""
+    by_id = {e["id"]: e for e in history}
+    owner: dict[int, str] = {}
+
+    def state_of(event_id: int) -> str:
+        chain = []
+        name = ""
+        while event_id in by_id and event_id not in owner:
+            event = by_id[event_id]
+            if event["type"].endswith("StateEntered"):
+                name = event["stateEnteredEventDetails"]["name"]
+                break
+            chain.append(event_id)
+            event_id = event["previousEventId"]
+        else:
+            name = owner.get(event_id, "")
+        for seen in chain:
+            owner[seen] = name
+        return name
+
+    counts: dict[str, int] = {}
+    for event in history:
+        if event["type"] == "TaskScheduled":
+            name = state_of(event["id"])
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
 def lookup(host: h.DispatchHost, execution_arn: str, cmd: ScheduleTask) -> Mocked | None:
     """The mocked answer of this Task of this execution, counting the invocation."""
     state = h.integrations_of(host)
