@@ -338,16 +338,6 @@ class Expression:
         )
 
 
-def syntax_error(text: str) -> str | None:
-    """Why ``text`` (without ``{% %}``) does not compile, in AWS's words (the JSONata
-    message without its code and position), or None when it compiles."""
-    try:
-        compile_expression(text, "/")
-    except DefinitionError as exc:
-        return _CODES.sub("", exc.message.split(" is not valid: ", 1)[-1])
-    return None
-
-
 _CODES = re.compile(r"^(?:[STDU]\d{4}: )+")  # JSONata error codes, which AWS leaves out
 
 
@@ -386,17 +376,21 @@ _ROOT_CONTEXT: dict[type, tuple[str, ...]] = {
 }
 
 
-def top_level_fields(text: str) -> list[str]:
-    """Field names an expression reads at its top level, where Step Functions gives no
-    context (``phone``, ``phone.number``, ``$count(items)``), in order, each once.
-
-    AWS refuses such a definition (``UNSUPPORTED_JSONATA_EXPRESSION: Reference to 'phone'
-    at the top level is not supported.``). Unparsable text yields nothing: its syntax
-    error is reported where the expression is compiled."""
+def static_problems(text: str) -> tuple[str | None, list[str]]:
+    """What AWS refuses in an expression (``text`` without ``{% %}``) when a definition
+    is created, from one parse: why it does not parse (the parser's message without
+    JSONata's code, as INVALID_JSONATA_EXPRESSION), else the field names it reads at its
+    top level, where Step Functions gives no context item (``phone``, ``phone.number``,
+    ``$count(items)``), in order, each once (``UNSUPPORTED_JSONATA_EXPRESSION: Reference
+    to 'phone' at the top level is not supported.``)."""
     try:
         root = Parser.parse(text.strip())
-    except jsonata2py.JsonataError:  # a syntax error: reported where the expression compiles
-        return []
+    except jsonata2py.JsonataError as exc:
+        return _CODES.sub("", _error_text(exc)), []
+    return None, _top_level_fields(root)
+
+
+def _top_level_fields(root: Any) -> list[str]:
     found: list[str] = []
     todo: list[Any] = [root]
     while todo:

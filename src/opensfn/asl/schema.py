@@ -337,11 +337,10 @@ def _jsonata_references(out: Out, state: dict[str, Any], location: str) -> None:
     while todo:
         value, where = todo.pop(0)
         if is_jsonata(value):
-            problem = jsonata.syntax_error(value[2:-2])
+            problem, names = jsonata.static_problems(value[2:-2])
             if problem is not None:
                 error(out, problem, where, "INVALID_JSONATA_EXPRESSION")
-                continue
-            for name in jsonata.top_level_fields(value[2:-2]):
+            for name in names:
                 error(
                     out,
                     f"Reference to '{name}' at the top level is not supported.",
