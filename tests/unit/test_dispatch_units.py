@@ -101,3 +101,26 @@ def test_function_names_and_java_doubles() -> None:
     assert function_name("f") == ("f", None)
     assert java_double(1713421057.123) == "1.713421057123E9"
     assert java_double(1713421057.0) == "1.713421057E9"
+
+
+def test_closing_an_execution_drops_only_its_queued_tasks() -> None:
+    import asyncio
+
+    from opensfn.runtime.queues import ActivityQueues, QueuedTask
+
+    async def scenario() -> None:
+        q = ActivityQueues()
+        for n in range(3):
+            q.put("act", QueuedTask("ex-a", f"t{n}", "{}"))
+            q.put("act", QueuedTask("ex-b", f"t{n}", "{}"))
+        q.put("other", QueuedTask("ex-a", "t9", "{}"))
+        q.cancel_execution("ex-a")
+        assert (q.queued("act"), q.queued("other")) == (3, 0)
+        taken = [await q.take("act", 0) for _ in range(3)]
+        assert [(t.execution_arn, t.task_id) for t in taken if t] == [
+            ("ex-b", "t0"), ("ex-b", "t1"), ("ex-b", "t2"),
+        ]  # fmt: skip
+        q.cancel_execution("ex-b")  # nothing queued any more: a no-op
+        assert await q.take("act", 0) is None
+
+    asyncio.run(scenario())

@@ -29,7 +29,9 @@ class ActivityQueues:
     def __init__(self) -> None:
         self._tasks: dict[str, deque[QueuedTask]] = {}
         self._waiters: dict[str, deque[asyncio.Future[QueuedTask]]] = {}
-        self._where: dict[tuple[str, str], str] = {}  # (execution, task) -> activity ARN
+        # execution -> {task id -> activity ARN} of its queued tasks: closing an execution
+        # finds its own tasks without looking at every task queued.
+        self._where: dict[str, dict[str, str]] = {}
 
     def put(self, activity_arn: str, task: QueuedTask, *, front: bool = False) -> None:
         """Queue ``task`` (or hand it at once to the oldest waiting worker)."""
@@ -44,14 +46,14 @@ class ActivityQueues:
             queue.appendleft(task)
         else:
             queue.append(task)
-        self._where[(task.execution_arn, task.task_id)] = activity_arn
+        self._where.setdefault(task.execution_arn, {})[task.task_id] = activity_arn
 
     async def take(self, activity_arn: str, timeout: float) -> QueuedTask | None:
         """The next task of ``activity_arn``, waiting up to ``timeout`` seconds for one."""
         queue = self._tasks.get(activity_arn)
         if queue:
             task = queue.popleft()
-            self._where.pop((task.execution_arn, task.task_id), None)
+            self._forget(task.execution_arn, task.task_id)
             return task
         if timeout <= 0:
             return None
@@ -81,9 +83,18 @@ class ActivityQueues:
             self._waiters.get(activity_arn, deque()).remove(fut)
         return None
 
+    def _forget(self, execution_arn: str, task_id: str) -> str | None:
+        tasks = self._where.get(execution_arn)
+        if tasks is None:
+            return None
+        activity_arn = tasks.pop(task_id, None)
+        if not tasks:
+            del self._where[execution_arn]
+        return activity_arn
+
     def cancel(self, execution_arn: str, task_id: str) -> None:
         """Drop a queued task that is no longer wanted (no-op if it was taken already)."""
-        activity_arn = self._where.pop((execution_arn, task_id), None)
+        activity_arn = self._forget(execution_arn, task_id)
         if activity_arn is None:
             return
         queue = self._tasks.get(activity_arn, deque())
@@ -94,8 +105,8 @@ class ActivityQueues:
 
     def cancel_execution(self, execution_arn: str) -> None:
         """Drop every queued task of a closed execution."""
-        for key in [k for k in self._where if k[0] == execution_arn]:
-            self.cancel(*key)
+        for task_id in list(self._where.get(execution_arn, ())):
+            self.cancel(execution_arn, task_id)
 
     def queued(self, activity_arn: str) -> int:
         """How many tasks wait for a worker (for tests and metrics)."""

@@ -140,9 +140,9 @@ def closed(host: DispatchHost, ex: Any, status: str, stop_date: float, output: s
     for key in [k for k in state.running if k[0] == arn]:
         _cancel_call(host, *key)
     nested.parent_closed(state, arn)
-    state.test_cases.pop(arn, None)
-    for key in [k for k in state.mock_calls if k[0] == arn]:
-        del state.mock_calls[key]
+    if state.test_cases.pop(arn, None) is not None:  # only mocked executions count calls
+        for key in [k for k in state.mock_calls if k[0] == arn]:
+            del state.mock_calls[key]
     info = ex.info
     nested.child_closed(
         state,
