@@ -43,8 +43,11 @@ def dumps(value: Any) -> str:
 
 def iso(ts: float) -> str:
     """An ISO-8601 timestamp with milliseconds, as in the context object."""
-    dt = datetime.fromtimestamp(ts, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    dt = datetime.fromtimestamp(ts, tz=UTC)  # (an f-string: a third cheaper than strftime)
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:"
+        f"{dt.second:02d}.{dt.microsecond // 1000:03d}Z"
+    )
 
 
 # Past this many events in one call, a thread yields (a timer due now) so that one
