@@ -384,6 +384,13 @@ def test_jsonata_references_in_a_context_are_accepted(expression: str) -> None:
     assert validate_definition(json.dumps(definition)) == []
 
 
+def test_a_comment_is_not_read_as_jsonata() -> None:
+    definition = machine(
+        {"P": {"Type": "Pass", "Comment": "{% phone %}", "End": True}}, QueryLanguage="JSONata"
+    )
+    assert validate_definition(json.dumps(definition)) == []
+
+
 def test_jsonpath_states_are_not_read_as_jsonata() -> None:
     definition = machine({"P": {"Type": "Pass", "Result": "{% phone %}", "End": True}})
     assert validate_definition(json.dumps(definition)) == []

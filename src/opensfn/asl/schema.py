@@ -322,8 +322,9 @@ def check_state(state: Any, location: str, ctx: Context, out: Out, sub_machine: 
     CHECKS[kind](state, location, ctx, jsonata, out, sub_machine)
 
 
-# Fields of a state that hold states of their own (checked as sub-machines).
-_NESTED = frozenset({"ItemProcessor", "Iterator", "Branches"})
+# Fields of a state not read for expressions: those holding states of their own (checked
+# as sub-machines) and the free-text Comment.
+_NESTED = frozenset({"ItemProcessor", "Iterator", "Branches", "Comment"})
 
 
 def _jsonata_references(out: Out, state: dict[str, Any], location: str) -> None:
