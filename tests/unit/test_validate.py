@@ -385,10 +385,12 @@ def test_jsonata_references_in_a_context_are_accepted(expression: str) -> None:
 
 
 def test_a_comment_is_not_read_as_jsonata() -> None:
-    definition = machine(
-        {"P": {"Type": "Pass", "Comment": "{% phone %}", "End": True}}, QueryLanguage="JSONata"
-    )
-    assert validate_definition(json.dumps(definition)) == []
+    rule = {"Condition": "{% $states.input.ok %}", "Comment": "{% phone %}", "Next": "P"}
+    states = {
+        "C": {"Type": "Choice", "Comment": "{% phone %}", "Choices": [rule], "Default": "P"},
+        "P": {"Type": "Pass", "Output": {"Comment": "{% $states.input.c %}"}, "End": True},
+    }
+    assert validate_definition(json.dumps(machine(states, QueryLanguage="JSONata"))) == []
 
 
 def test_jsonpath_states_are_not_read_as_jsonata() -> None:
@@ -409,4 +411,17 @@ def test_jsonata_syntax_errors_are_refused_at_creation() -> None:
         "INVALID_JSONATA_EXPRESSION",
         "Unexpected end of expression",
         "/States/E/Output/v",
+    )
+
+
+def test_jsonata_top_level_reference_in_a_choice_rule() -> None:
+    rule = {"Condition": "{% flag %}", "Next": "P"}
+    states = {
+        "C": {"Type": "Choice", "Choices": [rule], "Default": "P"},
+        "P": {"Type": "Pass", "End": True},
+    }
+    [found] = validate_definition(json.dumps(machine(states, QueryLanguage="JSONata")))
+    assert (found.code, found.location) == (
+        "UNSUPPORTED_JSONATA_EXPRESSION",
+        "/States/C/Choices/0/Condition",
     )

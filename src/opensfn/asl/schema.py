@@ -335,6 +335,16 @@ def _jsonata_references(out: Out, state: dict[str, Any], location: str) -> None:
     todo: list[tuple[Any, str]] = [
         (value, f"{location}/{name}") for name, value in state.items() if name not in _NESTED
     ]
+    for name in ("Choices", "Retry", "Catch"):  # rules and handlers: their Comment is text
+        items = state.get(name)
+        if isinstance(items, list):
+            todo = [t for t in todo if t[1] != f"{location}/{name}"]
+            for i, item in enumerate(items):
+                where = f"{location}/{name}/{i}"
+                if isinstance(item, dict):
+                    todo.extend(
+                        (v, f"{where}/{pointer_key(k)}") for k, v in item.items() if k != "Comment"
+                    )
     while todo:
         value, where = todo.pop(0)
         if is_jsonata(value):
