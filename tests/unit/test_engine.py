@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from opensfn.engine import interpreter
-from opensfn.engine.protocol import CancelTask, ScheduleTimer
+from opensfn.engine.protocol import CancelTask, ScheduleTimer, TaskFailed
 from opensfn.engine.run import YIELD_EVENTS
 from opensfn.testing import Harness
 
@@ -496,3 +496,77 @@ def test_the_start_budget_does_not_split_map_iterations() -> None:
     )
     assert h.status == "SUCCEEDED"
     assert len(h.events) > 1200
+
+
+@pytest.mark.parametrize(
+    ("states", "field"),
+    [
+        (
+            {
+                "C": {
+                    "Type": "Choice",
+                    "Choices": [
+                        {
+                            "Condition": "{% true %}",
+                            "Output": {"v": "{% $states.input.no %}"},
+                            "Next": "E",
+                        }
+                    ],
+                    "Default": "E",
+                },
+                "E": {"Type": "Succeed"},
+            },
+            "Choices[0]/Output/v",
+        ),
+        (
+            {
+                "C": {
+                    "Type": "Choice",
+                    "Choices": [
+                        {"Condition": "{% false %}", "Next": "E"},
+                        {"Condition": "{% $states.input.no %}", "Next": "E"},
+                    ],
+                    "Default": "E",
+                },
+                "E": {"Type": "Succeed"},
+            },
+            "Choices[1]/Condition",
+        ),
+        (
+            {"C": {"Type": "Pass", "Output": {"list": [1, "{% $states.input.no %}"]}, "End": True}},
+            "Output/list[1]",
+        ),
+    ],
+)
+def test_jsonata_causes_name_rules_and_array_items_as_aws(
+    states: dict[str, Any], field: str
+) -> None:
+    """As AWS names them (floci-io/floci#2689, measured against AWS): a Choice rule's fields
+    under ``Choices[n]``, an array item as ``[i]``."""
+    h = Harness(machine(states, start="C", QueryLanguage="JSONata"))
+    h.start("{}")
+    cause = h.closing()["executionFailedEventDetails"]["cause"]
+    assert f"specified for the field '{field}' returned nothing (undefined)." in cause
+
+
+def test_jsonata_catcher_fields_are_named_under_their_index() -> None:
+    states = {
+        "F": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Arguments": {"FunctionName": "f"},
+            "Catch": [
+                {"ErrorEquals": ["Nope"], "Next": "E"},
+                {"ErrorEquals": ["States.ALL"], "Output": "{% $states.input.no %}", "Next": "E"},
+            ],
+            "End": True,
+        },
+        "E": {"Type": "Succeed"},
+    }
+    h = Harness(machine(states, start="F", QueryLanguage="JSONata"))
+    h.start("{}")
+    [task] = h.pending_tasks()
+    h.started(task.task_id)
+    h.step(TaskFailed(task.task_id, "Boom", "c"))
+    cause = h.closing()["executionFailedEventDetails"]["cause"]
+    assert "specified for the field 'Catch[1]/Output' returned nothing (undefined)." in cause

@@ -266,8 +266,14 @@ def _catchers(raw: Any, pointer: str, lang: str) -> tuple[Catcher, ...]:
                 error_equals=tuple(c.get("ErrorEquals", ())),
                 next=c.get("Next", ""),
                 result_path=c.get("ResultPath", "$"),
-                assign=_template(c.get("Assign"), p + "/Assign", "Assign", lang),
-                output=_template(c.get("Output"), p + "/Output", "Output", lang)
+                # JSONata causes name a catcher's fields under its index, as AWS does
+                assign=_template(
+                    c.get("Assign"),
+                    p + "/Assign",
+                    f"Catch[{i}]/Assign" if lang == JSONATA else "Assign",
+                    lang,
+                ),
+                output=_template(c.get("Output"), p + "/Output", f"Catch[{i}]/Output", lang)
                 if lang == JSONATA and "Output" in c
                 else None,
             )
@@ -359,16 +365,19 @@ def _load_choice(
         conds, assigns, outputs = [], [], []
         for i, rule in enumerate(raw.get("Choices") or []):
             rp = f"{p}/Choices/{i}"
+            field = f"Choices[{i}]"  # AWS names a rule's fields under its index in causes
             conds.append(
-                jsonata.compile_template(rule.get("Condition"), rp + "/Condition", "Condition")
+                jsonata.compile_template(
+                    rule.get("Condition"), rp + "/Condition", f"{field}/Condition"
+                )
             )
             assigns.append(
-                jsonata.compile_template(rule["Assign"], rp + "/Assign", "Assign")
+                jsonata.compile_template(rule["Assign"], rp + "/Assign", f"{field}/Assign")
                 if "Assign" in rule
                 else None
             )
             outputs.append(
-                jsonata.compile_template(rule["Output"], rp + "/Output", "Output")
+                jsonata.compile_template(rule["Output"], rp + "/Output", f"{field}/Output")
                 if "Output" in rule
                 else None
             )

@@ -322,7 +322,10 @@ class Expression:
         try:
             result = self._compiled.evaluate(None, _Scope(states, variables, env))
         except jsonata2py.JsonataError as exc:
-            what = f"threw an error during evaluation. {_error_text(exc, self.text)}"
+            # AWS: ". CODE: message" after a coded JSONata error, ": message" otherwise
+            text = _error_text(exc, self.text)
+            sep = ". " if _CODES.match(text) else ": "
+            what = f"threw an error during evaluation{sep}{text}"
             raise self._error(field, what) from None
         if result is _MISSING:
             raise self._error(field, "returned nothing (undefined).")
@@ -474,7 +477,7 @@ def _compile_node(value: Any, pointer: str, field: str) -> _Node:
         return _Node(items=members)
     if isinstance(value, list):
         elements = tuple(
-            _compile_node(v, f"{pointer}/{i}", f"{field}/{i}") for i, v in enumerate(value)
+            _compile_node(v, f"{pointer}/{i}", f"{field}[{i}]") for i, v in enumerate(value)
         )
         if all(e.is_constant for e in elements):
             return _Node(constant=value)
@@ -513,7 +516,7 @@ class Template:
 def compile_template(value: Any, pointer: str, field: str) -> Template:
     """Compile every ``{% %}`` string in ``value``; ``field`` names the root in causes.
 
-    Members are named ``field/key`` (and ``field/index`` in arrays) as AWS names them,
+    Members are named ``field/key`` (and ``field[index]`` in arrays) as AWS names them,
     e.g. ``Output/result``; ``pointer`` locates syntax errors (``/States/A/Output/result``).
     """
     return Template(_compile_node(value, pointer, field))
