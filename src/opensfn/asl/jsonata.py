@@ -364,7 +364,6 @@ def compile_expression(text: str, pointer: str) -> Expression:
 # the attributes holding such sub-expressions. A path's later steps, predicates, sort and
 # group clauses and lambda bodies run in another context and are not followed.
 _ROOT_CONTEXT: dict[type, tuple[str, ...]] = {
-    ast.PathExpr: (),  # only its first step: handled below
     ast.PredicateExpr: ("source",),
     ast.ArraySubscript: ("source",),
     ast.ForceArray: ("source",),

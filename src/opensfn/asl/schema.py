@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -332,21 +333,22 @@ def _jsonata_references(out: Out, state: dict[str, Any], location: str) -> None:
     must compile, and must not read a field at its top level: there is no context item."""
     from opensfn.asl import jsonata  # the engine loads only for JSONata definitions
 
-    todo: list[tuple[Any, str]] = [
-        (value, f"{location}/{name}") for name, value in state.items() if name not in _NESTED
-    ]
-    for name in ("Choices", "Retry", "Catch"):  # rules and handlers: their Comment is text
+    rules = ("Choices", "Retry", "Catch")  # lists of objects whose Comment is text
+    todo: deque[tuple[Any, str]] = deque(
+        (value, f"{location}/{name}")
+        for name, value in state.items()
+        if name not in _NESTED and not (name in rules and isinstance(value, list))
+    )
+    for name in rules:
         items = state.get(name)
-        if isinstance(items, list):
-            todo = [t for t in todo if t[1] != f"{location}/{name}"]
-            for i, item in enumerate(items):
+        for i, item in enumerate(items if isinstance(items, list) else ()):
+            if isinstance(item, dict):
                 where = f"{location}/{name}/{i}"
-                if isinstance(item, dict):
-                    todo.extend(
-                        (v, f"{where}/{pointer_key(k)}") for k, v in item.items() if k != "Comment"
-                    )
+                todo.extend(
+                    (v, f"{where}/{pointer_key(k)}") for k, v in item.items() if k != "Comment"
+                )
     while todo:
-        value, where = todo.pop(0)
+        value, where = todo.popleft()
         if is_jsonata(value):
             problem, names = jsonata.static_problems(value[2:-2])
             if problem is not None:
