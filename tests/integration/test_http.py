@@ -89,3 +89,68 @@ def test_aws_cli(server: Any, tmp_path: Path) -> None:
     )  # fmt: skip
     assert failed.returncode != 0
     assert "StateMachineDoesNotExist" in failed.stderr
+
+
+def _raw_request(body: bytes, *, expect_continue: bool = False) -> bytes:
+    head = [
+        "POST / HTTP/1.1",
+        "Host: 127.0.0.1",
+        "Content-Type: application/x-amz-json-1.0",
+        "X-Amz-Target: AWSStepFunctions.ListActivities",
+        f"Content-Length: {len(body)}",
+    ]
+    if expect_continue:
+        head.append("Expect: 100-continue")
+    return ("\r\n".join(head) + "\r\n\r\n").encode()
+
+
+def _read_response(sock: Any, buffered: bytes = b"") -> tuple[bytes, bytes, bytes]:
+    """(head, body, what followed) of one response read from ``sock``."""
+    data = buffered
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    return head, rest[:length], rest[length:]
+
+
+def test_a_response_arrives_whole_in_one_segment(server: Any) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        for _ in range(20):
+            sock.sendall(_raw_request(b"{}") + b"{}")
+            first = sock.recv(65536)  # the head and the body were written in one send
+            head, body, rest = _read_response(sock, first)
+            assert head.startswith(b"HTTP/1.1 200 ")
+            assert "activities" in json.loads(body)
+            assert len(first) == len(head) + 4 + len(body) and rest == b""
+
+
+def test_expect_100_continue_and_pipelined_requests(server: Any) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(_raw_request(b"{}", expect_continue=True))
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            interim += sock.recv(65536)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")  # not held back
+        sock.sendall(b"{}")
+        head, body, rest = _read_response(sock, interim[len(b"HTTP/1.1 100 Continue\r\n\r\n") :])
+        assert head.startswith(b"HTTP/1.1 200 ") and "activities" in json.loads(body)
+        # Two requests in one write: two whole responses, in order, on the same connection.
+        bad = b"{not json"
+        sock.sendall(_raw_request(b"{}") + b"{}" + _raw_request(bad) + bad)
+        head1, body1, rest = _read_response(sock, rest)
+        head2, body2, rest = _read_response(sock, rest)
+        assert head1.startswith(b"HTTP/1.1 200 ") and "activities" in json.loads(body1)
+        assert head2.startswith(b"HTTP/1.1 400 ")
+        assert json.loads(body2)["__type"] == "SerializationException"
+        assert rest == b""

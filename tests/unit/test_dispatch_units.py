@@ -124,3 +124,18 @@ def test_closing_an_execution_drops_only_its_queued_tasks() -> None:
         assert await q.take("act", 0) is None
 
     asyncio.run(scenario())
+
+
+def test_per_execution_values_are_found_by_execution() -> None:
+    from opensfn.runtime.dispatch.host import PerExecution
+
+    held: PerExecution[str] = PerExecution()
+    held.put("exec-a", "t1", "call-1")
+    held.put("exec-a", "t2", "call-2")
+    held.put("exec-b", "t1", "call-3")
+    assert held.task_ids("exec-a") == ["t1", "t2"]
+    assert held.get("exec-b", "t1") == "call-3" and held.get("exec-b", "t2") is None
+    for task_id in held.task_ids("exec-a"):  # popping while walking the copy
+        assert held.pop("exec-a", task_id) is not None
+    assert held.task_ids("exec-a") == [] and held.pop("exec-a", "t1") is None
+    assert len(held) == 1 and held.task_ids("exec-b") == ["t1"]

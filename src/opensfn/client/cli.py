@@ -114,6 +114,7 @@ def serve(**flags: object) -> None:
     _integration_flags(flags)
 
     from opensfn.api.app import create_app
+    from opensfn.api.wire import JoinedWritesProtocol
 
     try:
         settings = load_settings(flags)
@@ -132,7 +133,7 @@ def serve(**flags: object) -> None:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=JoinedWritesProtocol,  # httptools, each response written at once
         lifespan="on",
         access_log=False,
         log_level=level,

@@ -137,8 +137,8 @@ def closed(host: DispatchHost, ex: Any, status: str, stop_date: float, output: s
     """An execution ended: drop its calls, stop its children, report it to its parent."""
     state = integrations_of(host)
     arn = ex.info.execution_arn
-    for key in [k for k in state.running if k[0] == arn]:
-        _cancel_call(host, *key)
+    for task_id in state.running.task_ids(arn):
+        _cancel_call(host, arn, task_id)
     nested.parent_closed(state, arn)
     if state.test_cases.pop(arn, None) is not None:  # only mocked executions count calls
         for key in [k for k in state.mock_calls if k[0] == arn]:

@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from opensfn.config import Settings, load_settings
 from opensfn.engine.protocol import (
@@ -60,6 +60,43 @@ class Outcome:
         return self.output is None
 
 
+V = TypeVar("V")
+
+
+class PerExecution(Generic[V]):
+    """Values keyed by (execution ARN, task id), indexed by execution: what an execution
+    holds is found without looking through every other execution's (closing one costs
+    what it holds, not what the whole server holds)."""
+
+    __slots__ = ("_by",)
+
+    def __init__(self) -> None:
+        self._by: dict[str, dict[str, V]] = {}
+
+    def put(self, execution_arn: str, task_id: str, value: V) -> None:
+        self._by.setdefault(execution_arn, {})[task_id] = value
+
+    def get(self, execution_arn: str, task_id: str) -> V | None:
+        held = self._by.get(execution_arn)
+        return None if held is None else held.get(task_id)
+
+    def pop(self, execution_arn: str, task_id: str) -> V | None:
+        held = self._by.get(execution_arn)
+        if held is None:
+            return None
+        value = held.pop(task_id, None)
+        if not held:
+            del self._by[execution_arn]
+        return value
+
+    def task_ids(self, execution_arn: str) -> list[str]:
+        """The task ids ``execution_arn`` holds values for (a copy: pop while iterating)."""
+        return list(self._by.get(execution_arn, ()))
+
+    def __len__(self) -> int:
+        return sum(len(held) for held in self._by.values())
+
+
 @dataclass
 class Integrations:
     """Per-server integration state (mutable on purpose: caches and in-flight calls).
@@ -75,10 +112,10 @@ class Integrations:
     clients: Clients
     handlers: dict[str, str]
     pool: ThreadPoolExecutor
-    running: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict)
+    running: PerExecution[asyncio.Task[None]] = field(default_factory=PerExecution)
     test_cases: dict[str, tuple[str, str]] = field(default_factory=dict)
     mock_calls: dict[tuple[str, str], int] = field(default_factory=dict)
-    children: dict[tuple[str, str], str] = field(default_factory=dict)
+    children: PerExecution[str] = field(default_factory=PerExecution)
     parents: dict[str, tuple[Any, str, str, str]] = field(default_factory=dict)
     runtime: Any = None  # the Standard runtime (nested executions start there)
 
@@ -123,7 +160,6 @@ def start(
 ) -> None:
     """Carry out ``work`` as an asyncio task: TaskStarted now, then its outcome."""
     state = integrations_of(host)
-    key = (execution_arn, cmd.task_id)
 
     async def go() -> None:
         host.deliver(execution_arn, TaskStarted(cmd.task_id))
@@ -137,8 +173,8 @@ def start(
         (finish or answer)(host, execution_arn, cmd, outcome)
 
     task = asyncio.get_running_loop().create_task(go())
-    state.running[key] = task
-    task.add_done_callback(lambda _t: _forget(state, key, task))
+    state.running.put(execution_arn, cmd.task_id, task)
+    task.add_done_callback(lambda _t: _forget(state, execution_arn, cmd.task_id, task))
 
 
 _BACKGROUND: set[asyncio.Task[Any]] = set()
@@ -155,9 +191,11 @@ def spawn(coro: Awaitable[Any]) -> None:
     task.add_done_callback(_BACKGROUND.discard)
 
 
-def _forget(state: Integrations, key: tuple[str, str], task: asyncio.Task[None]) -> None:
-    if state.running.get(key) is task:
-        del state.running[key]
+def _forget(
+    state: Integrations, execution_arn: str, task_id: str, task: asyncio.Task[None]
+) -> None:
+    if state.running.get(execution_arn, task_id) is task:
+        state.running.pop(execution_arn, task_id)
 
 
 def _describe(exc: BaseException) -> str:
@@ -194,6 +232,6 @@ def answer(host: DispatchHost, execution_arn: str, cmd: ScheduleTask, outcome: O
 
 def cancel(host: DispatchHost, execution_arn: str, task_id: str) -> None:
     """Drop the in-flight call of a task that is no longer wanted."""
-    task = integrations_of(host).running.pop((execution_arn, task_id), None)
+    task = integrations_of(host).running.pop(execution_arn, task_id)
     if task is not None:
         task.cancel()

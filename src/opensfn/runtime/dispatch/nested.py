@@ -145,7 +145,7 @@ def start_execution(host: h.DispatchHost, execution_arn: str, cmd: ScheduleTask)
         host_.deliver(arn, TaskSubmitted(cmd_.task_id, outcome.output))
         child_arn = child[0]
         state.parents[child_arn] = (host_, arn, cmd_.task_id, pattern)
-        state.children[(arn, cmd_.task_id)] = child_arn
+        state.children.put(arn, cmd_.task_id, child_arn)
         ex = state.runtime.open.get(child_arn)
         if ex is None or ex.closed:  # ended while it was being started
             rec = state.runtime.store.get_execution(child_arn)
@@ -175,7 +175,7 @@ def reattach(host: h.DispatchHost, parent_arn: str, tasks: dict[str, Any]) -> No
             continue
         pattern = "sync:2" if action.endswith(":2") else "sync"
         state.parents[child_arn] = (host, parent_arn, task_id, pattern)
-        state.children[(parent_arn, task_id)] = child_arn
+        state.children.put(parent_arn, task_id, child_arn)
         rec = state.runtime.store.get_execution(child_arn) if state.runtime else None
         if rec is not None and rec.status != "RUNNING":
             child_closed(state, Closed(
@@ -190,7 +190,7 @@ def child_closed(state: h.Integrations, c: Closed) -> None:
     if parent is None:
         return
     host, parent_arn, task_id, pattern = parent
-    state.children.pop((parent_arn, task_id), None)
+    state.children.pop(parent_arn, task_id)
     out = describe(c, pattern == "sync:2")
     text = orjson.dumps(out).decode()
     if c.status == "SUCCEEDED":
@@ -201,7 +201,7 @@ def child_closed(state: h.Integrations, c: Closed) -> None:
 
 def stop_child(state: h.Integrations, parent_arn: str, task_id: str) -> None:
     """The parent no longer waits for this ``.sync`` child: stop it."""
-    child_arn = state.children.pop((parent_arn, task_id), None)
+    child_arn = state.children.pop(parent_arn, task_id)
     if child_arn is None:
         return
     state.parents.pop(child_arn, None)
@@ -220,5 +220,5 @@ def stop_child(state: h.Integrations, parent_arn: str, task_id: str) -> None:
 
 def parent_closed(state: h.Integrations, parent_arn: str) -> None:
     """Stop every ``.sync`` child of an execution that ended."""
-    for key in [k for k in state.children if k[0] == parent_arn]:
-        stop_child(state, *key)
+    for task_id in state.children.task_ids(parent_arn):
+        stop_child(state, parent_arn, task_id)
