@@ -137,7 +137,7 @@ def integrations_server(tmp_path_factory: pytest.TempPathFactory, moto: Moto) ->
         }})
     )  # fmt: skip
     args: list[str] = []
-    for name in ("echo", "boom", "raw"):
+    for name in ("echo", "boom", "raw", "slow"):
         args += ["--lambda", f"{name}={HANDLERS}:{name}"]
     for service in ("sqs", "sns", "dynamodb", "s3"):
         args += ["--endpoint", f"{service}={moto.url}"]

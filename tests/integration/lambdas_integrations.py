@@ -22,3 +22,11 @@ def boom(event: Any, context: Any) -> Any:
 def raw(event: Any, context: Any) -> bytes:
     """Returns bytes: the runtime sends them as the payload unchanged."""
     return b'"raw text"'
+
+
+def slow(event: Any, context: Any) -> Any:
+    """Answers after ``event["seconds"]`` seconds."""
+    import time
+
+    time.sleep(float(event.get("seconds", 2)))
+    return {"slept": event.get("seconds", 2)}

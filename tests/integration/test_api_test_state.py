@@ -161,3 +161,15 @@ def test_variables_are_visible_and_reported(sfn: Any) -> None:
     out = run(sfn, state, input="{}", variables='{"x": 21}', inspectionLevel="DEBUG")
     assert json.loads(out["output"]) == 21
     assert json.loads(out["inspectionData"]["variables"]) == {"x": 21, "y": 42}
+
+
+def test_context_names_the_role_only_in_a_mocked_run(sfn: Any) -> None:
+    # As recorded against AWS: without a mock $states.context.Execution.RoleArn is null.
+    state = {
+        "QueryLanguage": "JSONata", "Type": "Pass", "End": True,
+        "Output": "{% $states.context.Execution.RoleArn %}",
+    }  # fmt: skip
+    assert json.loads(run(sfn, state, input="{}")["output"]) is None
+    task = {**state, "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke"}
+    mocked = run(sfn, task, input="{}", mock={"result": "{}"})
+    assert json.loads(mocked["output"]) == ROLE

@@ -137,3 +137,89 @@ def test_http_task_errors(sfn: Any, http_url: str) -> None:
     closed = f"http://127.0.0.1:{free_port()}/"
     out = _http(sfn, {"ApiEndpoint": closed, "Method": "GET"}, "FAILED")
     assert out["error"] == "States.Http.Socket"
+
+
+# ----------------------------------------------------------------------------- TestState
+
+
+def _test_state(sfn: Any, state: dict[str, Any], value: Any, **params: Any) -> dict[str, Any]:
+    """TestState without a mock: the Task's work is really done."""
+    out: dict[str, Any] = sfn.test_state(
+        definition=json.dumps(state), input=json.dumps(value), roleArn=ROLE, **params
+    )
+    return out
+
+
+def test_test_state_calls_the_lambda_function(integrations_server: Server) -> None:
+    sfn = integrations_server.client(inject_host_prefix=False)
+    bare = {
+        "Type": "Task",
+        "Resource": FN + "echo",
+        "ResultSelector": {"e.$": "$.event"},
+        "End": True,
+    }
+    out = _test_state(sfn, bare, {"n": 1}, inspectionLevel="DEBUG")
+    assert out["status"] == "SUCCEEDED" and json.loads(out["output"]) == {"e": {"n": 1}}
+    data = out["inspectionData"]
+    assert json.loads(data["result"]) == {"event": {"n": 1}, "function": "echo"}
+    invoke = {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "echo", "Payload.$": "$"}, "OutputPath": "$.Payload",
+        "Next": "After",
+    }  # fmt: skip
+    out = _test_state(sfn, invoke, {"m": 2})
+    assert (out["status"], out["nextState"]) == ("SUCCEEDED", "After")
+    assert json.loads(out["output"]) == {"event": {"m": 2}, "function": "echo"}
+    # The function's error, caught by the state's catcher, as in an execution.
+    failing = {
+        "Type": "Task", "Resource": FN + "boom", "End": True,
+        "Catch": [{"ErrorEquals": ["BadInput"], "Next": "Handled"}],
+    }  # fmt: skip
+    out = _test_state(sfn, failing, {"x": 1})
+    assert (out["status"], out["error"], out["nextState"]) == (
+        "CAUGHT_ERROR",
+        "BadInput",
+        "Handled",
+    )
+    assert "bad input" in out["cause"]
+
+
+def test_test_state_calls_the_http_endpoint(integrations_server: Server, http_url: str) -> None:
+    sfn = integrations_server.client(inject_host_prefix=False)
+    state = {
+        "Type": "Task", "Resource": "arn:aws:states:::http:invoke", "End": True,
+        "Parameters": {"ApiEndpoint": http_url + "/things", "Method": "GET",
+                       "QueryParameters": {"id.$": "$.id"}},
+    }  # fmt: skip
+    out = _test_state(sfn, state, {"id": "7"})
+    assert out["status"] == "SUCCEEDED"
+    result = json.loads(out["output"])
+    assert result["StatusCode"] == 200
+    assert result["ResponseBody"]["method"] == "GET"
+    assert result["ResponseBody"]["path"] == "/things?id=7"
+
+
+def test_test_state_task_timeout_is_kept_in_real_time(integrations_server: Server) -> None:
+    sfn = integrations_server.client(inject_host_prefix=False)
+    state = {"Type": "Task", "Resource": FN + "slow", "TimeoutSeconds": 1, "End": True}
+    out = _test_state(sfn, state, {"seconds": 4})
+    assert (out["status"], out["error"]) == ("FAILED", "States.Timeout")
+    quick = _test_state(sfn, state, {"seconds": 0.1})
+    assert quick["status"] == "SUCCEEDED" and json.loads(quick["output"]) == {"slept": 0.1}
+
+
+def test_test_state_refuses_work_others_answer_without_a_mock(
+    integrations_server: Server,
+) -> None:
+    from botocore.exceptions import ClientError
+
+    sfn = integrations_server.client(inject_host_prefix=False)
+    activity = "arn:aws:states:us-east-1:123456789012:activity:nobody"
+    for resource in (activity, "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                     "arn:aws:states:::states:startExecution.sync:2"):  # fmt: skip
+        state = {"Type": "Task", "Resource": resource, "End": True}
+        with pytest.raises(ClientError) as err:
+            _test_state(sfn, state, {})
+        assert err.value.response["Error"]["Code"] == "InvalidDefinition"
+        mocked = _test_state(sfn, state, {}, mock={"result": '{"ok": 1}'})
+        assert mocked["status"] == "SUCCEEDED"

@@ -15,8 +15,6 @@ from opensfn.errors import DefinitionError, InvalidDefinition, ValidationExcepti
 from opensfn.runtime import test_state as runner
 from opensfn.runtime import test_state_checks as checks
 
-_DEFAULT_ROLE = "arn:aws:iam::{account}:role/TestState"
-
 
 async def test_state(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
     """TestState."""
@@ -33,14 +31,14 @@ async def test_state(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         map_iteration_failure_count=None if failures is None else int(failures),
         region=ctx.region,
         account=ctx.account,
-        role_arn=p.get("roleArn") or _DEFAULT_ROLE.format(account=ctx.account),
+        role_arn=p.get("roleArn"),  # optional: the context's Execution.RoleArn is then null
         context=p.get("context"),
         variables=p.get("variables"),
         reveal_secrets=bool(p.get("revealSecrets")),
         inspection_level=p.get("inspectionLevel") or "INFO",
     )
     try:
-        return runner.run(req)
+        return await runner.run(req, ctx.services.runtime)
     except checks.TestStateError as exc:
         raise ValidationException(str(exc)) from None
     except checks.TestStateDefinitionError as exc:

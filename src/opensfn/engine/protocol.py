@@ -32,7 +32,7 @@ class ExecutionInfo:
     execution_name: str
     state_machine_arn: str
     state_machine_name: str
-    role_arn: str
+    role_arn: str | None  # None: TestState called without a roleArn
     start_time: datetime
     redrive_count: int | None = 0  # None: an Express execution, whose context has none
 

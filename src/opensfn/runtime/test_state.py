@@ -19,6 +19,7 @@ the Map settings and, for a handled error, ``errorDetails``. Values are JSON tex
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import random
@@ -32,6 +33,7 @@ import orjson
 
 from opensfn.asl import jsonata, jsonpath, payload
 from opensfn.engine.protocol import (
+    CancelTask,
     ExecutionInfo,
     ScheduleTask,
     ScheduleTimer,
@@ -56,6 +58,8 @@ from opensfn.runtime.test_state_checks import (
 )
 
 MAX_TRIGGERS = 10_000  # a state that loops this long without ending is cut off
+MAX_SECONDS = 300.0  # "The TestState API can run for up to five minutes" (AWS's API reference)
+TIMED_OUT = "The state did not end within the five minutes TestState can run."
 _VARIABLES_STATE = "TestState·Variables"  # a name no definition can hold (it has a '·')
 
 # Fields a Map or Parallel state keeps when a mock stands for its branches/iterations
@@ -243,32 +247,92 @@ def _answer(req: Request, run: _Run, cmd: ScheduleTask) -> Trigger:
         return TaskFailed(cmd.task_id, err.get("error"), err.get("cause"))
     if "result" in mock:
         return TaskSucceeded(cmd.task_id, orjson.dumps(run.result).decode())
-    return TaskFailed(
-        cmd.task_id,
-        "States.Runtime",
-        f"opensfn's TestState runs Task states with a mock only: {cmd.resource}",
+    return TaskFailed(  # run on the engine alone (no server): nothing can do the work
+        cmd.task_id, "States.Runtime", f"No mock and no server to call {cmd.resource}"
     )
 
 
-def _execute(
-    machine: Any, info: ExecutionInfo, req: Request, run: _Run, ctx: StepContext
+class _Calls:
+    """Where a TestState run's real Task calls go: the server's own dispatchers (its Lambda
+    handlers, endpoints and HTTP connections, as an execution's Task would use them),
+    their answers coming back through ``deliver``."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+        self.integrations = runtime.integrations
+        self.queues = runtime.queues
+        self.inbox: asyncio.Queue[Trigger] = asyncio.Queue()
+
+    def deliver(self, execution_arn: str, trigger: Trigger) -> None:
+        self.inbox.put_nowait(trigger)
+
+
+async def _execute(
+    machine: Any,
+    info: ExecutionInfo,
+    req: Request,
+    run: _Run,
+    ctx: StepContext,
+    calls: _Calls | None,
 ) -> tuple[Transition, list[Any]]:
-    """Run to the end; returns the last transition and every event."""
+    """Run to the end; returns the last transition and every event.
+
+    Without a mock a Task's work is really done, by the dispatcher an execution would use,
+    and the run waits for its answer (and for the Task's TimeoutSeconds and
+    HeartbeatSeconds, in real time) up to TestState's five minutes."""
+    from opensfn.runtime import dispatch
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + MAX_SECONDS
+    arn = info.execution_arn
+    armed: list[asyncio.TimerHandle] = []
+    in_flight: set[str] = set()
     t = engine_link.start(machine, info, req.input, ctx)
     events = list(t.events)
     pending: list[Trigger] = []
-    for _ in range(MAX_TRIGGERS):
-        if t.status is not None:
-            break
-        for cmd in t.commands:
-            if isinstance(cmd, ScheduleTask):
-                pending.append(_answer(req, run, cmd))
-            elif isinstance(cmd, ScheduleTimer) and cmd.kind in ("wait", "yield", "retry"):
-                pending.append(TimerFired(cmd.timer_id))
-        if not pending:
-            break
-        t = engine_link.step(machine, info, t.state, pending.pop(0), ctx)
-        events.extend(t.events)
+    try:
+        for _ in range(MAX_TRIGGERS):
+            if t.status is not None:
+                break
+            for cmd in t.commands:
+                if isinstance(cmd, ScheduleTask):
+                    if req.mock is not None or calls is None:
+                        pending.append(_answer(req, run, cmd))
+                    else:
+                        in_flight.add(cmd.task_id)
+                        dispatch.dispatch(calls, arn, cmd)
+                elif isinstance(cmd, ScheduleTimer) and cmd.kind in ("wait", "yield", "retry"):
+                    pending.append(TimerFired(cmd.timer_id))
+                elif isinstance(cmd, ScheduleTimer) and calls is not None and in_flight:
+                    delay = max(0.0, (cmd.due - datetime.now(UTC)).total_seconds())
+                    fire = TimerFired(cmd.timer_id)
+                    armed.append(loop.call_later(delay, calls.inbox.put_nowait, fire))
+                elif isinstance(cmd, CancelTask) and calls is not None:
+                    in_flight.discard(cmd.task_id)
+                    dispatch.cancel(calls, arn, cmd.task_id)
+            if not pending and calls is not None and in_flight:
+                try:
+                    pending.append(
+                        await asyncio.wait_for(calls.inbox.get(), deadline - loop.time())
+                    )
+                except TimeoutError:
+                    for task_id in in_flight:
+                        dispatch.cancel(calls, arn, task_id)
+                    t = engine_link.terminate(
+                        machine, info, t.state, ctx, "States.Timeout", TIMED_OUT
+                    )
+                    events.extend(t.events)
+                    break
+            if not pending:
+                break
+            trigger = pending.pop(0)
+            if isinstance(trigger, (TaskSucceeded, TaskFailed)):
+                in_flight.discard(trigger.task_id)
+            t = engine_link.step(machine, info, t.state, trigger, ctx)
+            events.extend(t.events)
+    finally:
+        for handle in armed:
+            handle.cancel()
     return t, events
 
 
@@ -337,7 +401,7 @@ def _items(state: dict[str, Any], after_input: Any, context: Any, variables: Any
 
 def _info(req: Request) -> ExecutionInfo:
     # The context names the caller's account; TestState's caller is the role's account.
-    parts = req.role_arn.split(":")
+    parts = (req.role_arn or "").split(":")
     account = parts[4] if len(parts) > 5 and parts[4].isdigit() else req.account
     machine_name = f"TestState-{uuid.uuid4().hex[:12]}"
     execution_name = str(uuid.uuid4())
@@ -347,7 +411,9 @@ def _info(req: Request) -> ExecutionInfo:
         execution_name=execution_name,
         state_machine_arn=f"{prefix}:stateMachine:{machine_name}",
         state_machine_name=machine_name,
-        role_arn=req.role_arn,
+        # Recorded against AWS: the context names the role only in a mocked run; without a
+        # mock its Execution.RoleArn is null, the request's roleArn notwithstanding.
+        role_arn=req.role_arn if req.mock is not None else None,
         start_time=datetime.now(UTC),
         redrive_count=None,  # TestState runs as an Express execution
     )
@@ -366,8 +432,11 @@ def _kind(state: dict[str, Any]) -> str:
     return "Pass+Result" if kind == "Pass" and "Result" in state else kind
 
 
-def run(req: Request) -> dict[str, Any]:
-    """The TestState answer (``output`` and ``inspectionData`` values as JSON text)."""
+async def run(req: Request, runtime: Any = None) -> dict[str, Any]:
+    """The TestState answer (``output`` and ``inspectionData`` values as JSON text).
+
+    ``runtime``: the server's, whose dispatchers do a Task's work when no mock stands in
+    for it (without one, such a Task fails as its resource could not be called)."""
     name, state, language = select(req)
     check_request(req, state)
     result = check_mock(req, state)
@@ -399,7 +468,8 @@ def run(req: Request) -> dict[str, Any]:
         inspect=inspect,
         context=given_context,
     )
-    t, events = _execute(machine, info, req, _Run(name, state, result, settings), ctx)
+    calls = _Calls(runtime) if runtime is not None and req.mock is None else None
+    t, events = await _execute(machine, info, req, _Run(name, state, result, settings), ctx, calls)
     jsonata_mode = language_of_state == "JSONata"
     reported = dict.fromkeys(_REPORTED.get((_kind(state), jsonata_mode), ()))
     out: dict[str, Any] = {}

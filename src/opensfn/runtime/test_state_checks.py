@@ -80,7 +80,7 @@ class Request:
     map_iteration_failure_count: int | None
     region: str
     account: str
-    role_arn: str
+    role_arn: str | None
     context: str | None = None
     variables: str | None = None
     reveal_secrets: bool = False
@@ -306,6 +306,16 @@ def check_mock(req: Request, state: dict[str, Any]) -> Any:
     return result
 
 
+def _waits_for_others(resource: Any) -> bool:
+    """Is the Task's answer someone else's to give (an activity worker, a task token's
+    holder, a job it started)?"""
+    if not isinstance(resource, str):
+        return False
+    parts = resource.split(":")
+    activity = len(parts) >= 7 and parts[2] == "states" and parts[5] == "activity"
+    return activity or ".sync" in resource or resource.endswith(".waitForTaskToken")
+
+
 def check_request(req: Request, state: dict[str, Any]) -> None:
     kind = state.get("Type")
     if req.mock is None:
@@ -321,6 +331,13 @@ def check_request(req: Request, state: dict[str, Any]) -> None:
             raise TestStateDefinitionError(
                 "TestState API does not support Map or Parallel states. Supported state types "
                 "include: [Task, Wait, Pass, Succeed, Fail, Choice]"
+            )
+        if kind == "Task" and _waits_for_others(state.get("Resource")):
+            # AWS documents the limit ("TestState doesn't support Activity tasks, .sync or
+            # .waitForTaskToken service integration patterns"); the wording is opensfn's.
+            raise TestStateDefinitionError(
+                "TestState API does not support Activity tasks, .sync or .waitForTaskToken "
+                "service integration patterns unless a mock is specified."
             )
         return
     if req.reveal_secrets:
