@@ -154,3 +154,58 @@ def test_expect_100_continue_and_pipelined_requests(server: Any) -> None:
         assert head2.startswith(b"HTTP/1.1 400 ")
         assert json.loads(body2)["__type"] == "SerializationException"
         assert rest == b""
+
+
+def _exchange(server: Any, data: bytes) -> bytes:
+    """Send ``data`` on a fresh connection; everything the server wrote until it closed."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(data)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+    return out
+
+
+def test_requests_that_do_not_parse_get_400_and_the_connection_closes(server: Any) -> None:
+    out = _exchange(server, b"NOT AN HTTP REQUEST\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 400 ") and out.endswith(b"Invalid HTTP request received.")
+    assert b"connection: close" in out.lower()
+
+
+def test_http_1_0_is_answered_and_closed(server: Any) -> None:
+    body = b"{}"
+    request = (
+        b"POST / HTTP/1.0\r\nX-Amz-Target: AWSStepFunctions.ListActivities\r\n"
+        b"Content-Type: application/x-amz-json-1.0\r\nContent-Length: 2\r\n\r\n" + body
+    )
+    out = _exchange(server, request)  # returns only once the server closed
+    head, _, payload = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ") and b"connection: close" in head.lower()
+    assert "activities" in json.loads(payload)
+
+
+def test_chunked_bodies_and_their_limit(server: Any) -> None:
+    def chunked(body: bytes) -> bytes:
+        parts = [b"%x\r\n%s\r\n" % (len(body[i : i + 4096]), body[i : i + 4096])
+                 for i in range(0, len(body), 4096)]  # fmt: skip
+        return (
+            b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSStepFunctions.CreateActivity\r\n"
+            b"Content-Type: application/x-amz-json-1.0\r\nTransfer-Encoding: chunked\r\n"
+            b"Connection: close\r\n\r\n" + b"".join(parts) + b"0\r\n\r\n"
+        )
+
+    out = _exchange(server, chunked(b'{"name": "chunked-body"}'))
+    assert json.loads(out.partition(b"\r\n\r\n")[2])["activityArn"].endswith(":chunked-body")
+    big = json.dumps({"name": "x" * 1_300_000}).encode()  # no Content-Length to go by
+    out = _exchange(server, chunked(big))
+    assert out.startswith(b"HTTP/1.1 413 ")
+    assert json.loads(out.partition(b"\r\n\r\n")[2])["__type"] == "RequestEntityTooLargeException"
+
+
+def test_other_paths_and_methods(server: Any) -> None:
+    assert httpx.get(server.url + "/_opensfn/health").json() == {"status": "ok"}
+    assert httpx.head(server.url + "/_opensfn/health").status_code == 200
+    assert httpx.get(server.url + "/").status_code == 405
+    assert httpx.post(server.url + "/elsewhere", content=b"{}").status_code == 404

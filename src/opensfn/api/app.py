@@ -12,15 +12,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
-from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
-from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from opensfn.api.access import AccessLog, request_id
 from opensfn.api.auth import authenticate, load_credentials
@@ -28,6 +23,7 @@ from opensfn.api.context import RequestContext, Services
 from opensfn.api.model import decode_request
 from opensfn.api.operations import OPERATIONS
 from opensfn.api.sigv4 import Credentials, credential_scope
+from opensfn.api.wire import Answer, Headers, HttpRequest
 from opensfn.config import DURABILITY, Settings
 from opensfn.errors import (
     ApiError,
@@ -41,8 +37,9 @@ from opensfn.store.sqlite import open_store
 LOG = logging.getLogger("opensfn.api")
 MAX_BODY = 1_048_576 + 65_536  # a 1 MB definition plus the rest of the request
 _PREFIX = "AWSStepFunctions."
-_CONTENT_TYPE = "application/x-amz-json-1.0"
-_CONTENT_TYPE_BYTES = _CONTENT_TYPE.encode()
+_JSON_HEADERS: Headers = [(b"content-type", b"application/x-amz-json-1.0")]
+_HEALTH: Answer = (200, [(b"content-type", b"application/json")], b'{"status":"ok"}')
+_TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 
 
 def _error_body(exc: ApiError) -> bytes:
@@ -51,73 +48,37 @@ def _error_body(exc: ApiError) -> bytes:
     return orjson.dumps(body)
 
 
-class _AsgiEndpoint:
-    """An ASGI callable as a Starlette route endpoint (a class, so Starlette passes ASGI
-    arguments instead of a Request)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-
-
-def _headers(scope: Scope) -> dict[str, str]:
-    """The request's headers by (lower-case) name, read from the ASGI scope directly
-    (Starlette's Request/Headers objects cost more than the rest of a cheap call)."""
-    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-
-
-async def _read_body(headers: Mapping[str, str], receive: Receive) -> bytes:
-    length = headers.get("content-length")
+def _checked_body(req: HttpRequest) -> bytes:
+    length = req.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY:
         raise RequestEntityTooLarge(
             f"Request body of {length} bytes exceeds the maximum of {MAX_BODY} bytes"
         )
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":  # http.disconnect: as Starlette's stream()
-            raise ClientDisconnect()
-        chunk: bytes = message.get("body", b"")
-        more = message.get("more_body", False)
-        if not more and not chunks and len(chunk) <= MAX_BODY:
-            return chunk  # the usual case: the whole body in one message
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise RequestEntityTooLarge(f"Request body exceeds the maximum of {MAX_BODY} bytes")
-        chunks.append(chunk)
-        if not more:
-            return b"".join(chunks)
-
-
-def _region(headers: Mapping[str, str], default: str) -> str:
-    return credential_scope(headers)[1] or default
+    if req.too_large or len(req.body) > MAX_BODY:
+        raise RequestEntityTooLarge(f"Request body exceeds the maximum of {MAX_BODY} bytes")
+    return req.body
 
 
 async def _dispatch(
-    services: Services,
-    scope: Scope,
-    receive: Receive,
-    headers: Mapping[str, str],
-    keys: Mapping[str, Credentials] | None,
+    services: Services, req: HttpRequest, keys: dict[str, Credentials] | None
 ) -> tuple[str, bytes | None]:
+    headers = req.headers
     target = headers.get("x-amz-target", "")
     op = target[len(_PREFIX) :] if target.startswith(_PREFIX) else ""
-    body = await _read_body(headers, receive)
+    body = _checked_body(req)
     settings = services.settings
     account = settings.account_id
     if keys is not None:  # --auth: the signature is checked before anything else, as AWS does
-        account = authenticate(Request(scope, receive), body, keys).account_id
+        account = authenticate(req.method, req.path, req.query, headers, body, keys).account_id
     # As AWS: the body is decoded and checked against the model before anything else.
     params = decode_request(op, body)
     handler = OPERATIONS.get(op)
     if handler is None:  # in the model, not implemented yet
         raise UnknownOperationException(f"opensfn does not implement {op} yet")
-    ctx = RequestContext(account, _region(headers, settings.region), services)
+    region = credential_scope(headers)[1] or settings.region
+    ctx = RequestContext(account, region, services)
     if op in _LONG_POLLS:
-        result = await _unless_disconnected(handler(ctx, params), receive)
+        result = await _unless_disconnected(handler(ctx, params), req.gone())
         if result is None:
             return op, None
     else:
@@ -130,19 +91,10 @@ async def _dispatch(
 _LONG_POLLS = frozenset({"GetActivityTask"})
 
 
-async def _unless_disconnected(work: Awaitable[Any], receive: Receive) -> Any:
+async def _unless_disconnected(work: Awaitable[Any], gone: asyncio.Future[None]) -> Any:
     """Await ``work``; None if the client hung up first (``work`` is then cancelled)."""
-
-    async def hung_up() -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-
     task = asyncio.ensure_future(work)
-    gone = asyncio.ensure_future(hung_up())
-    try:
-        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        gone.cancel()
+    await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
     if task.done():
         return task.result()
     task.cancel()
@@ -151,40 +103,62 @@ async def _unless_disconnected(work: Awaitable[Any], receive: Receive) -> Any:
     return None
 
 
-def create_app(settings: Settings) -> ASGIApp:
-    """The ASGI application; the store and runtime open and close with its lifespan."""
-    state: dict[str, Services] = {}
-    # With --auth, the accepted keys (read once, so a bad file stops the server at start).
-    keys = load_credentials(settings.credentials) if settings.auth else None
-    access = AccessLog()
+class App:
+    """The server: :meth:`handle` answers one HTTP request (``api.wire`` calls it for
+    ``opensfn serve``); the object is also an ASGI application, whose lifespan opens and
+    closes the store and the runtime, and whose HTTP requests go to :meth:`handle`."""
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    max_body = MAX_BODY
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        # With --auth, the accepted keys (read once, so a bad file stops the server at start).
+        self.keys = load_credentials(settings.credentials) if settings.auth else None
+        self.services: Services | None = None
+        self.access = AccessLog()
+
+    # ------------------------------------------------------------------ lifespan
+
+    async def startup(self) -> None:
+        settings = self.settings
         store = open_store(settings.sqlite_path, DURABILITY[settings.durability])
         runtime = Runtime(store, settings.wait_scale, settings)
         await runtime.start()
-        state["services"] = Services(settings, store, runtime)
+        self.services = Services(settings, store, runtime)
         LOG.info(
             "opensfn ready: db %s, %d open executions", settings.sqlite_path, len(runtime.open)
         )
-        try:
-            yield
-        finally:
-            await runtime.shutdown()
-            await store.close()
-            LOG.info("opensfn stopped: writes drained, database closed")
 
-    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
-        # A plain ASGI handler: Starlette's middleware, routing and Response objects cost
-        # about a third of the server's CPU per call (py-spy), so the one hot route answers
-        # by itself with the same status, headers and body.
+    async def shutdown(self) -> None:
+        services, self.services = self.services, None
+        if services is None:
+            return
+        await services.runtime.shutdown()
+        await services.store.close()
+        LOG.info("opensfn stopped: writes drained, database closed")
+
+    # ------------------------------------------------------------------ requests
+
+    async def handle(self, req: HttpRequest) -> Answer:
+        """The answer to one request: the API on ``POST /``, a health check, else 404/405."""
+        if req.path == "/":
+            if req.method == "POST":
+                return await self.api(req)
+            return 405, _TEXT, b"Method Not Allowed"
+        if req.path == "/_opensfn/health" and req.method in ("GET", "HEAD"):
+            return _HEALTH
+        return 404, _TEXT, b"Not Found"
+
+    async def api(self, req: HttpRequest) -> Answer:
         started = time.perf_counter()
-        headers = _headers(scope)
-        op = headers.get("x-amz-target", "?").removeprefix(_PREFIX)
+        op = req.headers.get("x-amz-target", "?").removeprefix(_PREFIX)
         try:
-            op, answer = await _dispatch(state["services"], scope, receive, headers, keys)
+            services = self.services
+            if services is None:
+                raise InternalFailure("The server is not running.")
+            op, answer = await _dispatch(services, req, self.keys)
             if answer is None:  # the client hung up during a long poll: nobody to answer
-                return
+                return 200, _JSON_HEADERS, b"{}"
             status, content = 200, answer
         except ApiError as exc:
             status, content = exc.status, _error_body(exc)
@@ -192,37 +166,87 @@ def create_app(settings: Settings) -> ASGIApp:
             LOG.exception("%s failed", op)
             failure = InternalFailure("An internal error occurred.")
             status, content = failure.status, _error_body(failure)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-length", str(len(content)).encode()),
-                    (b"content-type", _CONTENT_TYPE_BYTES),
-                    (b"x-amzn-requestid", request_id()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": content})
         # One line per request at info (``--log-level warning`` turns it off).
-        if access.enabled():
-            access.write(op, status, (time.perf_counter() - started) * 1000)
+        if self.access.enabled():
+            self.access.write(op, status, (time.perf_counter() - started) * 1000)
+        return status, [*_JSON_HEADERS, (b"x-amzn-requestid", request_id())], content
 
-    async def health(request: Request) -> Response:
-        return Response(b'{"status":"ok"}', 200, media_type="application/json")
+    # ------------------------------------------------------------------ ASGI
 
-    routed = Starlette(
-        routes=[
-            Route("/", _AsgiEndpoint(endpoint), methods=["POST"]),
-            Route("/_opensfn/health", health, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-    )
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._asgi_http(scope, receive, send)
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/" and scope["method"] == "POST":
-            await endpoint(scope, receive, send)  # the API: straight to its handler
-        else:
-            await routed(scope, receive, send)  # everything else as Starlette routes it
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    LOG.exception("start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
-    return app
+    async def _asgi_http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        chunks: list[bytes] = []
+        size, too_large, more = 0, False, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before the request was whole
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
+            size += len(chunk)
+            too_large = too_large or size > MAX_BODY
+            if not too_large:
+                chunks.append(chunk)
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        req = _AsgiRequest(
+            scope["method"], raw_path.decode("latin-1"),
+            scope.get("query_string", b"").decode("latin-1"), headers, b"".join(chunks),
+            too_large,
+        )  # fmt: skip
+        req.receive, req.watch = receive, None
+        try:
+            status, answer_headers, body = await self.handle(req)
+        finally:
+            if req.watch is not None:
+                req.watch.cancel()
+        answer_headers = [*answer_headers, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": answer_headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _AsgiRequest(HttpRequest):
+    """A request that came through ASGI: a disconnect is the ``http.disconnect`` message."""
+
+    __slots__ = ("receive", "watch")
+    receive: Any
+    watch: asyncio.Task[None] | None
+
+    def gone(self) -> asyncio.Future[None]:
+        receive = self.receive
+
+        async def hung_up() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        self.watch = asyncio.ensure_future(hung_up())
+        return self.watch
+
+
+def create_app(settings: Settings) -> App:
+    """The server for ``settings`` (ASGI application and ``api.wire`` handler)."""
+    return App(settings)

@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from starlette.requests import Request
-
 from opensfn.api.sigv4 import Credentials, verify
 from opensfn.config import ConfigError
 
@@ -57,26 +55,15 @@ def load_credentials(path: str) -> dict[str, Credentials]:
     return keys
 
 
-def _headers(request: Request) -> dict[str, str]:
-    """Lower-cased header names; a repeated header's values joined with ``,`` (as SigV4 does)."""
-    out: dict[str, str] = {}
-    for raw_name, raw_value in request.scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        out[name] = f"{out[name]},{value}" if name in out else value
-    return out
-
-
-def authenticate(request: Request, body: bytes, keys: Mapping[str, Credentials]) -> Credentials:
-    """The credentials that signed ``request``, or the SigV4 error AWS would answer."""
-    scope = request.scope
-    raw_path = scope.get("raw_path") or scope["path"].encode()
-    return verify(
-        scope["method"],
-        raw_path.decode("latin-1"),
-        scope.get("query_string", b"").decode("latin-1"),
-        _headers(request),
-        body,
-        keys.get,
-        datetime.now(UTC),
-    )
+def authenticate(
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    keys: Mapping[str, Credentials],
+) -> Credentials:
+    """The credentials that signed the request, or the SigV4 error AWS would answer.
+    ``path`` and ``query`` as sent (not decoded); ``headers`` by lower-case name, a
+    repeated header's values joined with ``,`` (as SigV4 does)."""
+    return verify(method, path, query, headers, body, keys.get, datetime.now(UTC))

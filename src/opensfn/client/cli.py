@@ -114,7 +114,7 @@ def serve(**flags: object) -> None:
     _integration_flags(flags)
 
     from opensfn.api.app import create_app
-    from opensfn.api.wire import JoinedWritesProtocol
+    from opensfn.api.wire import bind
 
     try:
         settings = load_settings(flags)
@@ -133,7 +133,7 @@ def serve(**flags: object) -> None:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http=JoinedWritesProtocol,  # httptools, each response written at once
+        http=bind(app.handle, app.max_body),  # HTTP/1.1 on httptools, no ASGI per request
         lifespan="on",
         access_log=False,
         log_level=level,
