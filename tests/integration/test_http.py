@@ -209,3 +209,17 @@ def test_other_paths_and_methods(server: Any) -> None:
     assert httpx.head(server.url + "/_opensfn/health").status_code == 200
     assert httpx.get(server.url + "/").status_code == 405
     assert httpx.post(server.url + "/elsewhere", content=b"{}").status_code == 404
+
+
+def test_oversized_heads_and_garbage_leave_the_server_serving(server: Any) -> None:
+    huge = b"POST / HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 100_000 + b"\r\n\r\n"
+    assert _exchange(server, huge).startswith(b"HTTP/1.1 400 ")
+    for junk in (
+        b"\x00\xff\r\n\r\n",
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+    ):
+        out = _exchange(server, junk)
+        assert out == b"" or out.startswith(b"HTTP/1.1 4"), out
+    reply = post(server, "AWSStepFunctions.ListActivities", b"{}")
+    assert reply.status_code == 200 and "activities" in reply.json()

@@ -48,6 +48,7 @@ _BAD_REQUEST = (
     b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_INVALID), _INVALID)
 )
 _QUEUE_LIMIT = 16  # pipelined requests held before reading pauses
+_HEAD_LIMIT = 65_536  # bytes of request line and headers accepted (AWS allows far less)
 
 
 @dataclass(slots=True, eq=False)
@@ -110,10 +111,13 @@ class ApiProtocol(asyncio.Protocol):
         self.headers: dict[str, str] = {}
         self.chunks: list[bytes] = []
         self.size = 0
+        self.head_size = 0
         self.too_large = False
         self.queue: deque[HttpRequest] = deque()
         self.busy = False
         self.closing = False
+        self.last_seen = False  # a request that closes the connection (or bad data) was read
+        self.broken = False  # bad data was read: 400 once the requests before it are answered
         self.paused = False
         self.idle: asyncio.TimerHandle | None = None
         self.lost: asyncio.Future[None] | None = None
@@ -142,12 +146,20 @@ class ApiProtocol(asyncio.Protocol):
         if self.idle is not None:
             self.idle.cancel()
             self.idle = None
+        if self.last_seen:
+            return  # past a request that closes the connection: nothing more is read
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._refuse()  # no protocol upgrades here (websockets, h2c)
-        except httptools.HttpParserError:
-            self._refuse()
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade):
+            # No protocol upgrades here (websockets, h2c); anything that does not parse
+            # is answered 400 once the requests before it are, then the connection closes.
+            if self.last_seen:
+                return
+            self.broken = self.last_seen = True
+            if self.transport is not None:
+                self.transport.pause_reading()
+            if not self.busy and not self.queue:
+                self._refuse()
 
     def _refuse(self) -> None:
         transport = self.transport
@@ -176,12 +188,20 @@ class ApiProtocol(asyncio.Protocol):
         self.headers = {}
         self.chunks = []
         self.size = 0
+        self.head_size = 0
         self.too_large = False
 
     def on_url(self, url: bytes) -> None:
         self.url += url
+        self._count_head(len(url))
+
+    def _count_head(self, n: int) -> None:
+        self.head_size += n
+        if self.head_size > _HEAD_LIMIT:  # stops the parser: answered 400 and closed
+            raise httptools.HttpParserError("request head too large")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_head(len(name) + len(value))
         key = name.decode("latin-1").lower()
         text = value.decode("latin-1")
         known = self.headers.get(key)
@@ -220,6 +240,8 @@ class ApiProtocol(asyncio.Protocol):
             self.parser.should_keep_alive(),
             self,
         )
+        if not request.keep_alive:
+            self.last_seen = True
         self.queue.append(request)
         if not self.busy:
             self._next()
@@ -259,6 +281,8 @@ class ApiProtocol(asyncio.Protocol):
             return
         if self.queue:
             self._next()
+        elif self.broken:
+            self._refuse()
         else:
             self._arm_idle()
         if self.paused and len(self.queue) < _QUEUE_LIMIT // 2:
