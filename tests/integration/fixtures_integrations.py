@@ -139,7 +139,7 @@ def integrations_server(tmp_path_factory: pytest.TempPathFactory, moto: Moto) ->
     args: list[str] = []
     for name in ("echo", "boom", "raw", "slow"):
         args += ["--lambda", f"{name}={HANDLERS}:{name}"]
-    for service in ("sqs", "sns", "dynamodb", "s3"):
+    for service in ("sqs", "sns", "dynamodb", "s3", "glue", "athena"):
         args += ["--endpoint", f"{service}={moto.url}"]
     args += ["--mock-config", str(mock_file), "--http-connections", str(connections)]
     args += ["--activity-poll-seconds", "1"]

@@ -277,3 +277,28 @@ def test_stopping_the_parent_stops_a_sync_child(sfn: Any) -> None:
     sfn.stop_execution(executionArn=ex)
     wait_status(sfn, ex, "ABORTED")
     wait_status(sfn, child_arn, "ABORTED")
+
+
+def test_run_a_job_sync_follows_the_job_to_its_end(sfn: Any, moto: Moto) -> None:
+    glue = moto.client("glue")
+    name = f"job-{uuid.uuid4().hex[:8]}"
+    glue.create_job(Name=name, Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://b/k"})
+    params = {"JobName": name, "Arguments": {"--day": "1"}}
+    # Request-response: AWS puts the JobName of the request into the answer.
+    out, _ = run(sfn, task("arn:aws:states:::glue:startJobRun", Parameters=params))
+    started = json.loads(out["output"])
+    assert started["JobName"] == name and started["JobRunId"]
+    out, events = run(sfn, task("arn:aws:states:::glue:startJobRun.sync", Parameters=params))
+    types = [e["type"] for e in events]
+    assert types[2:6] == ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"]
+    submitted = json.loads(events[4]["taskSubmittedEventDetails"]["output"])
+    run_ = json.loads(out["output"])  # the job run once it ended, as GetJobRun describes it
+    assert run_["Id"] == submitted["JobRunId"] and run_["JobRunState"] == "SUCCEEDED"
+    assert run_["JobName"] == name and run_["Arguments"] == {"--day": "1"}
+    query = {
+        "QueryString": "SELECT 1",
+        "ResultConfiguration": {"OutputLocation": "s3://results/"},
+    }
+    out, _ = run(sfn, task("arn:aws:states:::athena:startQueryExecution.sync", Parameters=query))
+    execution = json.loads(out["output"])["QueryExecution"]
+    assert execution["Status"]["State"] == "SUCCEEDED" and execution["Query"] == "SELECT 1"

@@ -196,3 +196,55 @@ def test_mocked_execution_stays_mocked_after_kill(fresh: Any, tmp_path: Path) ->
         assert types.count("TaskFailed") == 1 and types.count("TaskScheduled") == 2
     finally:
         restarted.stop()
+
+
+def test_a_submitted_job_is_followed_again_after_kill(tmp_path: Path) -> None:
+    """A ``.sync`` job started before the kill is described again after the restart (not
+    started twice) and its Task ends with the job."""
+    from fixtures_integrations import Moto
+
+    moto = Moto(tmp_path / "moto.log")
+    db = tmp_path / "jobs.db"
+    args = ("--endpoint", f"glue={moto.url}")
+    try:
+        moto.client("glue").create_job(
+            Name="nightly", Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://b/k"}
+        )
+        srv = Server(db, args=args).start()
+        sfn = srv.client()
+        definition = {
+            "StartAt": "T",
+            "States": {
+                "T": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::glue:startJobRun.sync",
+                    "Parameters": {"JobName": "nightly"},
+                    "End": True,
+                }
+            },
+        }
+        ex = sfn.start_execution(stateMachineArn=machine(sfn, "job", definition))["executionArn"]
+        deadline = time.monotonic() + 10
+        while "TaskSubmitted" not in [
+            e["type"] for e in sfn.get_execution_history(executionArn=ex)["events"]
+        ]:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert sfn.describe_execution(executionArn=ex)["status"] == "RUNNING"
+        srv.kill()  # before the job's first description (a second after it was submitted)
+        restarted = Server(db, args=args).start()
+        try:
+            sfn = restarted.client()
+            d = wait_status(sfn, ex, timeout=15)
+            assert json.loads(d["output"])["JobRunState"] == "SUCCEEDED"
+            types = [e["type"] for e in sfn.get_execution_history(executionArn=ex)["events"]]
+            assert types[2:] == [
+                "TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded",
+                "TaskStateExited", "ExecutionSucceeded",
+            ]  # fmt: skip
+            runs = moto.client("glue").get_job_runs(JobName="nightly")["JobRuns"]
+            assert len(runs) == 1  # started once
+        finally:
+            restarted.stop()
+    finally:
+        moto.stop()

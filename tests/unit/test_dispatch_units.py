@@ -139,3 +139,48 @@ def test_per_execution_values_are_found_by_execution() -> None:
         assert held.pop("exec-a", task_id) is not None
     assert held.task_ids("exec-a") == [] and held.pop("exec-a", "t1") is None
     assert len(held) == 1 and held.task_ids("exec-b") == ["t1"]
+
+
+def test_a_job_is_described_until_it_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import json
+
+    from opensfn.runtime.dispatch import host as h
+    from opensfn.runtime.dispatch import jobs
+
+    monkeypatch.setattr(jobs, "FIRST_INTERVAL", 0.001)
+    states = iter(["STARTING", "RUNNING", "FAILED"])
+    calls: list[tuple[str, str, str, object]] = []
+
+    def describe(region: str, service: str, action: str, params: object) -> h.Outcome:
+        calls.append((region, service, action, params))
+        run = {"Id": "jr_1", "JobRunState": next(states), "ErrorMessage": "boom"}
+        return h.Outcome(output=json.dumps({"JobRun": run, "SdkResponseMetadata": {}}))
+
+    started = {"JobName": "nightly", "JobRunId": "jr_1"}
+    job = jobs.JOBS["glue:startJobRun"]
+    out = asyncio.run(jobs.follow(object(), job, "eu-west-1", started, describe))  # type: ignore[arg-type]
+    assert out.error == "States.TaskFailed"
+    assert json.loads(out.cause or "") == {
+        "Id": "jr_1",
+        "JobRunState": "FAILED",
+        "ErrorMessage": "boom",
+    }
+    assert (
+        calls == [("eu-west-1", "glue", "getJobRun", {"JobName": "nightly", "RunId": "jr_1"})] * 3
+    )
+
+
+def test_ecs_tasks_fail_when_a_container_exits_non_zero() -> None:
+    from opensfn.runtime.dispatch.jobs import JOBS
+
+    ecs = JOBS["ecs:runTask"]
+    running = {"Tasks": [{"TaskArn": "t", "LastStatus": "RUNNING"}]}
+    assert ecs.final(running) is None
+    stopped = {"TaskArn": "t", "LastStatus": "STOPPED", "Containers": [{"ExitCode": 0}]}
+    assert ecs.final({"Tasks": [stopped]}) == stopped and ecs.succeeded(stopped)
+    assert not ecs.succeeded({**stopped, "Containers": [{"ExitCode": 0}, {"ExitCode": 2}]})
+    assert not ecs.succeeded({**stopped, "StopCode": "TaskFailedToStart"})
+    assert ecs.describe({"Tasks": [{"TaskArn": "t", "ClusterArn": "c"}]}) == (
+        "ecs", "describeTasks", {"Cluster": "c", "Tasks": ["t"]},
+    )  # fmt: skip

@@ -128,8 +128,9 @@ def carry_out(
 
 def resumed(host: DispatchHost, execution_arn: str, state: dict[str, Any]) -> None:
     """An open execution was loaded after a restart: re-link what lives in memory only
-    (``.sync`` parents and their children)."""
+    (``.sync`` parents and their children, ``.sync`` jobs being followed)."""
     nested.reattach(host, execution_arn, state.get("tasks") or {})
+    sdk.reattach(host, execution_arn, state.get("tasks") or {})
 
 
 def closed(host: DispatchHost, ex: Any, status: str, stop_date: float, output: str | None,

@@ -157,12 +157,15 @@ def start(
     work: Callable[[], Awaitable[Outcome]],
     *,
     finish: Callable[[DispatchHost, str, ScheduleTask, Outcome], None] | None = None,
+    announce: bool = True,
 ) -> None:
-    """Carry out ``work`` as an asyncio task: TaskStarted now, then its outcome."""
+    """Carry out ``work`` as an asyncio task: TaskStarted now (unless ``announce`` is
+    False: a task taken up again after a restart started before), then its outcome."""
     state = integrations_of(host)
 
     async def go() -> None:
-        host.deliver(execution_arn, TaskStarted(cmd.task_id))
+        if announce:
+            host.deliver(execution_arn, TaskStarted(cmd.task_id))
         try:
             outcome = await work()
         except asyncio.CancelledError:

@@ -20,6 +20,7 @@ import orjson
 # balancers send it; query protocols (SNS) answer XML.
 _PROTOCOL_HEADERS: dict[str, tuple[str, str]] = {
     "json": ("connection", "application/x-amz-json-1.0"),
+    "json-1.1": ("", "application/x-amz-json-1.1"),  # ECS: no connection header
     "query": ("connection", "text/xml"),
     "rest-json": ("Connection", "application/json"),
     "dynamodb": ("Connection", "application/x-amz-json-1.0"),
@@ -67,14 +68,9 @@ def service_metadata(
     headers["x-amzn-RequestId"] = request_id
     if protocol == "dynamodb":
         headers["x-amz-crc32"] = str(zlib.crc32(raw))
-    headers.update(
-        {
-            connection: "keep-alive",
-            "Content-Length": str(len(raw)),
-            "Date": "",
-            "Content-Type": content_type,
-        }
-    )
+    if connection:
+        headers[connection] = "keep-alive"
+    headers.update({"Content-Length": str(len(raw)), "Date": "", "Content-Type": content_type})
     return http_metadata(headers, 200, request_id)
 
 

@@ -23,6 +23,7 @@ from botocore.response import StreamingBody
 
 from opensfn.engine.protocol import ScheduleTask
 from opensfn.runtime.dispatch import host as h
+from opensfn.runtime.dispatch import jobs
 from opensfn.runtime.dispatch.errors import OPTIMIZED, client_name, optimized_error, sdk_error
 from opensfn.runtime.dispatch.metadata import service_metadata
 
@@ -35,7 +36,7 @@ _OPTIMIZED_SERVICES: dict[str, tuple[str, str]] = {
     "events": ("events", ""),
     "states": ("stepfunctions", "json"),
     "batch": ("batch", ""),
-    "ecs": ("ecs", ""),
+    "ecs": ("ecs", "json-1.1"),  # recorded against AWS: ECS answers carry the metadata
     "glue": ("glue", ""),
     "athena": ("athena", ""),
     "codebuild": ("codebuild", ""),
@@ -198,13 +199,26 @@ def _run(state: h.Integrations, region: str, service: str, action: str, params: 
             cause += " (SDK Attempt Count: 1)"
         return h.Outcome(error=error, cause=cause)
     out = _plain(response, sdk)
+    raw = orjson.dumps(out)  # the body as the service wrote it (member names as sent)
     output_shape = model.operation_model(operation).output_shape
-    if sdk and output_shape is not None:
+    if output_shape is not None:  # AWS names members PascalCase, whatever the API's case
         out = _pascal(output_shape, out)
+    if boto_name == "glue" and operation == "StartJobRun" and not sdk and isinstance(args, dict):
+        # "The JobName field is extracted from the request and inserted into the response"
+        # (AWS's guide to the optimized Glue integration).
+        out = {"JobName": args.get("JobName"), **out}
     if boto_name == "events" and not sdk and out.get("FailedEntryCount", 0) > 0:
         return h.Outcome(error="EventBridge.FailedEntry", cause=orjson.dumps(out).decode())
     if protocol:
-        out.update(service_metadata(protocol, dict(out), operation=operation, service=boto_name))
+        out.update(
+            service_metadata(
+                protocol,
+                dict(out),
+                operation=operation,
+                service=boto_name,
+                raw=raw if protocol == "json-1.1" else None,  # the others rebuild it as sent
+            )
+        )
     return h.Outcome(output=orjson.dumps(out).decode())
 
 
@@ -229,11 +243,31 @@ def _invalid(client: Any, boto_name: str, sdk: bool, message: str) -> h.Outcome:
 
 
 def call(host: h.DispatchHost, execution_arn: str, cmd: ScheduleTask) -> None:
-    """Dispatch an aws-sdk or optimized service Task."""
-    region, service, action, _pattern = split_resource(cmd.resource)
+    """Dispatch an aws-sdk or optimized service Task (``.sync`` jobs: ``dispatch.jobs``)."""
+    region, service, action, pattern = split_resource(cmd.resource)
     state = h.integrations_of(host)
+    if pattern == "sync" and f"{service}:{action}" in jobs.JOBS:
+
+        def start() -> h.Outcome:
+            return _run(state, region, service, action, cmd.parameters)
+
+        def describe(region_: str, service_: str, action_: str, params: Any) -> h.Outcome:
+            return _run(state, region_, service_, action_, params)
+
+        jobs.run_job(host, execution_arn, cmd, f"{service}:{action}", region, start, describe)
+        return
 
     async def work() -> h.Outcome:
         return await h.in_thread(host, _run, state, region, service, action, cmd.parameters)
 
     h.start(host, execution_arn, cmd, work)
+
+
+def reattach(host: h.DispatchHost, execution_arn: str, tasks: dict[str, Any]) -> None:
+    """After a restart: ``.sync`` jobs whose Tasks still wait are followed again."""
+    state = h.integrations_of(host)
+
+    def describe(region: str, service: str, action: str, params: Any) -> h.Outcome:
+        return _run(state, region, service, action, params)
+
+    jobs.reattach(host, execution_arn, tasks, describe)
