@@ -94,13 +94,14 @@ _LONG_POLLS = frozenset({"GetActivityTask"})
 async def _unless_disconnected(work: Awaitable[Any], gone: asyncio.Future[None]) -> Any:
     """Await ``work``; None if the client hung up first (``work`` is then cancelled)."""
     task = asyncio.ensure_future(work)
-    await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        return task.result()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    return None
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():  # the client hung up, or this request was cancelled (shutdown)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return task.result() if not task.cancelled() else None
 
 
 class App:
