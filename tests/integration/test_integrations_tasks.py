@@ -302,3 +302,31 @@ def test_run_a_job_sync_follows_the_job_to_its_end(sfn: Any, moto: Moto) -> None
     out, _ = run(sfn, task("arn:aws:states:::athena:startQueryExecution.sync", Parameters=query))
     execution = json.loads(out["output"])["QueryExecution"]
     assert execution["Status"]["State"] == "SUCCEEDED" and execution["Query"] == "SELECT 1"
+
+
+def test_a_job_is_stopped_with_the_execution_that_waits_for_it(sfn: Any, moto: Moto) -> None:
+    query = {"QueryString": "SELECT 2", "ResultConfiguration": {"OutputLocation": "s3://r/"}}
+    definition = task("arn:aws:states:::athena:startQueryExecution.sync", Parameters=query)
+    arn = sfn.create_state_machine(
+        name=f"it-{uuid.uuid4().hex[:10]}", definition=json.dumps(definition), roleArn=ROLE
+    )["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    deadline = time.monotonic() + 10
+    while True:  # submitted: the query runs and is described a second later
+        events = sfn.get_execution_history(executionArn=ex)["events"]
+        if any(e["type"] == "TaskSubmitted" for e in events):
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    submitted = next(e for e in events if e["type"] == "TaskSubmitted")
+    query_id = json.loads(submitted["taskSubmittedEventDetails"]["output"])["QueryExecutionId"]
+    sfn.stop_execution(executionArn=ex)
+    athena = moto.client("athena")
+    deadline = time.monotonic() + 10
+    while (
+        athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]["State"]
+        != "CANCELLED"
+    ):
+        assert time.monotonic() < deadline, "the query was not stopped"
+        time.sleep(0.05)
+    assert sfn.describe_execution(executionArn=ex)["status"] == "ABORTED"

@@ -197,6 +197,7 @@ class Runtime:
     async def shutdown(self) -> None:
         """Disarm timers and wait for the writes in flight."""
         self.timers.cancel_all()
+        self.integrations.closing = True  # jobs being followed are taken up after the restart
         self.integrations.pool.shutdown(wait=False, cancel_futures=True)  # integrations hook
         if self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)

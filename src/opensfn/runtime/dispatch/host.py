@@ -118,6 +118,7 @@ class Integrations:
     children: PerExecution[str] = field(default_factory=PerExecution)
     parents: dict[str, tuple[Any, str, str, str]] = field(default_factory=dict)
     runtime: Any = None  # the Standard runtime (nested executions start there)
+    closing: bool = False  # the server is shutting down: work in flight is not abandoned
 
 
 def build_integrations(settings: Settings | None = None) -> Integrations:

@@ -19,7 +19,12 @@ call that describes it, when it has ended and whether it succeeded):
   IN_PROGRESS; the output is ``{"Build": ...}`` as StartBuild answers.
 
 A job that ends unsuccessfully fails the Task with ``States.TaskFailed`` and the final
-description as the cause (JSON). The job is described every second at first, then less
+description as the cause (JSON). When the Task stops waiting for it (its execution was
+stopped or failed elsewhere, the Task timed out) the job is stopped, as AWS does: the IAM
+policies AWS documents for these ``.sync`` integrations grant exactly that call
+(``ecs:StopTask``, ``glue:BatchStopJobRun``, ``batch:TerminateJob``,
+``athena:StopQueryExecution``, ``codebuild:StopBuild``). A server shutting down leaves
+its jobs running. The job is described every second at first, then less
 often (up to every 10 s): the interval a service's job takes does not call for more.
 After a restart, a submitted job is followed again from the answer its TaskSubmitted
 event recorded.
@@ -54,6 +59,8 @@ class Job:
     """The describe call's answer -> the output once the job has ended (else None)."""
     succeeded: Callable[[dict[str, Any]], bool]
     """Did the ended job (the output) succeed?"""
+    stop: Callable[[dict[str, Any]], tuple[str, str, dict[str, Any]]]
+    """The start call's answer -> the call that stops the job."""
 
 
 def _ecs_describe(started: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -105,27 +112,42 @@ def _codebuild_final(described: dict[str, Any]) -> dict[str, Any] | None:
     return {"Build": builds[0]} if builds[0].get("BuildStatus") != "IN_PROGRESS" else None
 
 
+_STOP_REASON = "The Task that started it was cancelled (AWS Step Functions, opensfn)."
+
 JOBS: dict[str, Job] = {
-    "ecs:runTask": Job(_ecs_describe, _ecs_final, _ecs_succeeded),
+    "ecs:runTask": Job(
+        _ecs_describe,
+        _ecs_final,
+        _ecs_succeeded,
+        lambda s: ("ecs", "stopTask", {**_ecs_describe(s)[2], "Reason": _STOP_REASON}),
+    ),
     "glue:startJobRun": Job(
         lambda s: ("glue", "getJobRun", {"JobName": s.get("JobName"), "RunId": s.get("JobRunId")}),
         _glue_final,
         lambda run: run.get("JobRunState") == "SUCCEEDED",
+        lambda s: (
+            "glue",
+            "batchStopJobRun",
+            {"JobName": s.get("JobName"), "JobRunIds": [s.get("JobRunId")]},
+        ),
     ),
     "batch:submitJob": Job(
         lambda s: ("batch", "describeJobs", {"Jobs": [s.get("JobId")]}),
         _batch_final,
         lambda job: job.get("Status") == "SUCCEEDED",
+        lambda s: ("batch", "terminateJob", {"JobId": s.get("JobId"), "Reason": _STOP_REASON}),
     ),
     "athena:startQueryExecution": Job(
         lambda s: ("athena", "getQueryExecution", {"QueryExecutionId": s.get("QueryExecutionId")}),
         _athena_final,
         lambda out: out["QueryExecution"]["Status"]["State"] == "SUCCEEDED",
+        lambda s: ("athena", "stopQueryExecution", {"QueryExecutionId": s.get("QueryExecutionId")}),
     ),
     "codebuild:startBuild": Job(
         lambda s: ("codebuild", "batchGetBuilds", {"Ids": [(s.get("Build") or {}).get("Id")]}),
         _codebuild_final,
         lambda out: (out.get("Build") or {}).get("BuildStatus") == "SUCCEEDED",
+        lambda s: ("codebuild", "stopBuild", {"Id": (s.get("Build") or {}).get("Id")}),
     ),
 }
 
@@ -144,19 +166,49 @@ async def follow(
     """Describe the job ``started`` names until it ends; the Task's outcome."""
     service, operation, params = job.describe(started)
     interval = FIRST_INTERVAL
-    while True:
-        await asyncio.sleep(interval)
-        interval = min(interval * 1.5, MAX_INTERVAL)
-        outcome = await h.in_thread(host, call, region, service, operation, params)
+    try:
+        while True:
+            await asyncio.sleep(interval)
+            interval = min(interval * 1.5, MAX_INTERVAL)
+            outcome = await h.in_thread(host, call, region, service, operation, params)
+            if outcome.output is None:
+                return outcome  # the describe call failed: the Task fails with its error
+            final = job.final(_without_metadata(orjson.loads(outcome.output)))
+            if final is None:
+                continue
+            text = orjson.dumps(final).decode()
+            if job.succeeded(final):
+                return h.Outcome(output=text)
+            return h.Outcome(error="States.TaskFailed", cause=text)
+    except asyncio.CancelledError:
+        _stop(host, job, region, started, call)
+        raise
+
+
+def _stop(
+    host: h.DispatchHost,
+    job: Job,
+    region: str,
+    started: dict[str, Any],
+    call: Callable[[str, str, str, Any], h.Outcome],
+) -> None:
+    """The Task no longer waits for the job (its execution stopped, it timed out): stop the
+    job, as AWS does — not when the server is only shutting down (it is followed again
+    after the restart). Fire and forget: a failure is logged."""
+    state = h.integrations_of(host)
+    if state.closing:
+        return
+    service, operation, params = job.stop(started)
+
+    def stop() -> None:
+        outcome = call(region, service, operation, params)
         if outcome.output is None:
-            return outcome  # the describe call failed: the Task fails with its error
-        final = job.final(_without_metadata(orjson.loads(outcome.output)))
-        if final is None:
-            continue
-        text = orjson.dumps(final).decode()
-        if job.succeeded(final):
-            return h.Outcome(output=text)
-        return h.Outcome(error="States.TaskFailed", cause=text)
+            LOG.warning("could not stop %s job: %s %s", service, outcome.error, outcome.cause)
+
+    try:
+        state.pool.submit(stop)
+    except RuntimeError:  # the pool is shut down
+        LOG.warning("could not stop %s job: the server is stopping", service)
 
 
 def run_job(
