@@ -9,7 +9,6 @@ yields a 500; an unexpected exception is logged and answers InternalFailure.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable
@@ -94,14 +93,28 @@ _LONG_POLLS = frozenset({"GetActivityTask"})
 async def _unless_disconnected(work: Awaitable[Any], gone: asyncio.Future[None]) -> Any:
     """Await ``work``; None if the client hung up first (``work`` is then cancelled)."""
     task = asyncio.ensure_future(work)
-    try:
-        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not task.done():  # the client hung up, or this request was cancelled (shutdown)
+
+    def hung_up(_: asyncio.Future[None]) -> None:
+        if not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    return task.result() if not task.cancelled() else None
+
+    gone.add_done_callback(hung_up)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if gone.done() and not _current_cancelling():
+            return None  # the client went away: nobody to hand anything to
+        raise
+    finally:
+        gone.remove_done_callback(hung_up)
+        if not task.done():  # this request itself was cancelled (shutdown)
+            task.cancel()
+
+
+def _current_cancelling() -> bool:
+    """Is the running task itself being cancelled (not only what it awaits)?"""
+    current = asyncio.current_task()
+    return current is not None and current.cancelling() > 0
 
 
 class App:

@@ -63,11 +63,6 @@ def resume_commands(state: dict[str, Any]) -> list[Command]:
     return interpreter.resume_commands(state)
 
 
-def open_task(state: dict[str, Any], task_id: str) -> bool:
-    """Is ``task_id`` still waiting for its answer?"""
-    return interpreter.open_task(state, task_id)
-
-
 def has_map_runs(machine: Any) -> bool:
     """Has the machine a Distributed Map state (whose runs the store records)?"""
     return any(

@@ -66,12 +66,21 @@ class OpenExecution:
     input: str
     closed: bool = False
     stop_date: float | None = None
+    tasks: frozenset[str] = frozenset()
+    """The ids of the tasks that wait for an answer (read without decoding the state)."""
 
     @property
     def state(self) -> dict[str, Any]:
         """The engine state (a fresh copy each time)."""
         state: dict[str, Any] = orjson.loads(self.packed)
         return state
+
+    def keep(self, state: dict[str, Any]) -> bytes:
+        """Hold ``state`` as the execution's own; returns it packed."""
+        self.packed = _pack(state)
+        waiting = state.get("tasks")
+        self.tasks = frozenset(waiting) if waiting else frozenset()
+        return self.packed
 
 
 def _info_of(rec: ExecutionRecord, redrive_count: int) -> ExecutionInfo:
@@ -168,7 +177,8 @@ class Runtime:
         if revision is None:
             raise LookupError(f"revision {rec.revision_id} of {rec.machine_arn} is missing")
         info = _info_of(rec, rec.redrive_count)
-        ex = OpenExecution(rec.id, info, self.machine(revision), _pack(state), rec.input)
+        ex = OpenExecution(rec.id, info, self.machine(revision), b"", rec.input)
+        ex.keep(state)
         self.open[rec.arn] = ex
         self._apply(ex, engine_link.resume_commands(state))
 
@@ -263,8 +273,8 @@ class Runtime:
         except Exception as exc:
             LOG.exception("engine failed to start %s", arn)
             raise InternalFailure("The engine failed to start the execution.") from exc
-        packed = _pack(transition.state)
-        ex = OpenExecution(self.store.new_execution_id(), info, machine, packed, input_text)
+        ex = OpenExecution(self.store.new_execution_id(), info, machine, b"", input_text)
+        packed = ex.keep(transition.state)
         self.open[arn] = ex
         start_date = ctx.now.timestamp()
         record = ExecutionRecord(
@@ -290,8 +300,8 @@ class Runtime:
         except Exception as exc:
             LOG.exception("engine failed to redrive %s", rec.arn)
             raise InternalFailure("The engine failed to redrive the execution.") from exc
-        packed = _pack(t.state)
-        ex = OpenExecution(rec.id, info, machine, packed, rec.input)
+        ex = OpenExecution(rec.id, info, machine, b"", rec.input)
+        packed = ex.keep(t.state)
         self.open[rec.arn] = ex
         closing = self._closing(ex, t, ctx)
         date = ctx.now.timestamp()
@@ -377,7 +387,7 @@ class Runtime:
         except Exception as exc:
             LOG.exception("engine failed on %r for %s", trigger, ex.info.execution_arn)
             raise InternalFailure("The engine failed to process the request.") from exc
-        ex.packed = packed = _pack(t.state)
+        packed = ex.keep(t.state)
         closing = self._closing(ex, t, ctx)
         return self._commit(ex, t, writes.advance_execution(ex.id, t.events, packed, closing))
 
@@ -412,7 +422,7 @@ class Runtime:
     def task_is_open(self, execution_arn: str, task_id: str) -> OpenExecution | None:
         """The execution if ``task_id`` still waits for its answer there."""
         ex = self.open.get(execution_arn)
-        if ex is None or ex.closed or not engine_link.open_task(ex.state, task_id):
+        if ex is None or ex.closed or task_id not in ex.tasks:
             return None
         return ex
 
