@@ -43,9 +43,9 @@ async def echo(req: HttpRequest) -> Answer:
     return 200, [(b"content-type", b"text/plain")], f"{req.method} {req.path} {req.body!r}".encode()
 
 
-def _connect(handler: Any = echo) -> tuple[Any, Recorder, Any]:
+def _connect(handler: Any = echo, keep_alive: float = 5) -> tuple[Any, Recorder, Any]:
     state = SimpleNamespace(connections=set(), tasks=set(), default_headers=[], total_requests=0)
-    config = SimpleNamespace(timeout_keep_alive=5)
+    config = SimpleNamespace(timeout_keep_alive=keep_alive)
     protocol = bind(handler, 1024)(config, state)
     transport = Recorder()
     protocol.connection_made(transport)
@@ -156,3 +156,17 @@ def test_bad_data_after_good_requests_is_refused_after_their_answers() -> None:
     transport = asyncio.run(main())
     assert transport.written[0].endswith(b"POST /ok b'1'")
     assert transport.written[1].startswith(b"HTTP/1.1 400 ") and transport.closed
+
+
+def test_an_idle_connection_closes_after_the_keep_alive_timeout_and_not_before() -> None:
+    async def main() -> tuple[bool, bool]:
+        protocol, transport, state = _connect(keep_alive=0.2)
+        for _ in range(6):  # a request every 0.1 s keeps it open past the timeout
+            protocol.data_received(_request("/r", b""))
+            await _settle(state)
+            await asyncio.sleep(0.1)
+        open_while_used = not transport.closed
+        await asyncio.sleep(0.35)
+        return open_while_used, transport.closed
+
+    assert asyncio.run(main()) == (True, True)

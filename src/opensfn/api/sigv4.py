@@ -142,6 +142,9 @@ def parse_authorization(header: str | None) -> ParsedAuth | None:
     )
 
 
+_CREDENTIAL = re.compile(r"Credential=([^,\s]*)")
+
+
 def credential_scope(headers: Mapping[str, str]) -> tuple[str | None, str | None]:
     """``(access key, region)`` named by the Authorization header, without verifying anything.
 
@@ -151,14 +154,10 @@ def credential_scope(headers: Mapping[str, str]) -> tuple[str | None, str | None
     header = headers.get("authorization")
     if not header:
         return None, None
-    start = header.find("Credential=")
-    if start < 0:
+    found = _CREDENTIAL.search(header)
+    if found is None:
         return None, None
-    start += len("Credential=")
-    end = start
-    while end < len(header) and header[end] not in ", \t":
-        end += 1
-    parts = header[start:end].split("/")
+    parts = found.group(1).split("/")
     access_key = parts[0] or None
     region = parts[2] if len(parts) > 2 and parts[2] else None
     return access_key, region

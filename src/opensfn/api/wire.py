@@ -120,6 +120,7 @@ class ApiProtocol(asyncio.Protocol):
         self.broken = False  # bad data was read: 400 once the requests before it are answered
         self.paused = False
         self.idle: asyncio.TimerHandle | None = None
+        self.active = 0.0  # loop time of the last data or answer (the idle clock's start)
         self.lost: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------ transport
@@ -143,9 +144,7 @@ class ApiProtocol(asyncio.Protocol):
         return None  # close once the answers in hand are written
 
     def data_received(self, data: bytes) -> None:
-        if self.idle is not None:
-            self.idle.cancel()
-            self.idle = None
+        self.active = self.loop.time()
         if self.last_seen:
             return  # past a request that closes the connection: nothing more is read
         try:
@@ -290,12 +289,22 @@ class ApiProtocol(asyncio.Protocol):
             transport.resume_reading()
 
     def _arm_idle(self) -> None:
-        self.idle = self.loop.call_later(self.keep_alive_timeout, self._close_idle)
+        # One timer per connection, not one per request: it notes the time and, when it
+        # fires, closes the connection only if nothing happened for the whole timeout.
+        self.active = self.loop.time()
+        if self.idle is None:
+            self.idle = self.loop.call_later(self.keep_alive_timeout, self._close_idle)
 
     def _close_idle(self) -> None:
         self.idle = None
-        if not self.busy and not self.queue and self.transport is not None:
-            self.transport.close()
+        if self.transport is None or self.transport.is_closing():
+            return
+        quiet = self.loop.time() - self.active
+        if self.busy or self.queue or quiet < self.keep_alive_timeout:
+            wait = max(self.keep_alive_timeout - quiet, 0.05)
+            self.idle = self.loop.call_later(wait, self._close_idle)
+            return
+        self.transport.close()
 
     def pause_writing(self) -> None:
         """The write buffer is full: answers wait in it (they are bounded by the queue)."""
