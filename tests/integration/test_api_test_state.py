@@ -173,3 +173,21 @@ def test_context_names_the_role_only_in_a_mocked_run(sfn: Any) -> None:
     task = {**state, "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke"}
     mocked = run(sfn, task, input="{}", mock={"result": "{}"})
     assert json.loads(mocked["output"]) == ROLE
+
+
+def test_a_picked_state_runs_under_the_name_of_a_lone_state(sfn: Any) -> None:
+    # Recorded against AWS: with stateName "State0" the context names the state "StateName".
+    machine = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Next": "B"},
+            "B": {
+                "QueryLanguage": "JSONata",
+                "Type": "Pass",
+                "Next": "A",
+                "Output": "{% $states.context.State.Name %}",
+            },
+        },
+    }
+    out = run(sfn, machine, stateName="B", input="{}")
+    assert (json.loads(out["output"]), out["nextState"]) == ("StateName", "A")

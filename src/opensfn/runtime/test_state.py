@@ -48,6 +48,7 @@ from opensfn.engine.run import error_matches
 from opensfn.errors import WorkflowError
 from opensfn.runtime import engine_link
 from opensfn.runtime.test_state_checks import (
+    DEFAULT_STATE_NAME,
     Request,
     TestStateError,
     check_context,
@@ -437,7 +438,13 @@ async def run(req: Request, runtime: Any = None) -> dict[str, Any]:
 
     ``runtime``: the server's, whose dispatchers do a Task's work when no mock stands in
     for it (without one, such a Task fails as its resource could not be called)."""
-    name, state, language = select(req)
+    picked, state, language = select(req)
+    # AWS runs the picked state on its own, under the name a lone state gets: recorded
+    # against AWS, $states.context.State.Name reads "StateName" for ``stateName`` "State0".
+    # (The picked name stays when the state itself leads to a state called that.)
+    name = picked
+    if req.state_name is not None and DEFAULT_STATE_NAME not in _targets(state):
+        name = DEFAULT_STATE_NAME
     check_request(req, state)
     result = check_mock(req, state)
     given_context = None
