@@ -170,3 +170,15 @@ def test_an_idle_connection_closes_after_the_keep_alive_timeout_and_not_before()
         return open_while_used, transport.closed
 
     assert asyncio.run(main()) == (True, True)
+
+
+def test_http_1_0_keep_alive_is_confirmed_in_the_answer() -> None:
+    async def main() -> Recorder:
+        protocol, transport, state = _connect()
+        request = b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+        protocol.data_received(request)
+        await _settle(state)
+        return transport
+
+    transport = asyncio.run(main())
+    assert b"connection: keep-alive" in transport.written[0] and not transport.closed

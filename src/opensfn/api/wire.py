@@ -64,6 +64,8 @@ class HttpRequest:
     too_large: bool = False
     """The body went past the protocol's limit (and was not kept)."""
     keep_alive: bool = True
+    http10: bool = False
+    """An HTTP/1.0 request: keeping its connection open must be said in the answer."""
     connection: Any = field(default=None, repr=False)
 
     def gone(self) -> asyncio.Future[None]:
@@ -237,6 +239,7 @@ class ApiProtocol(asyncio.Protocol):
             body,
             self.too_large,
             self.parser.should_keep_alive(),
+            self.parser.get_http_version() == "1.0",
             self,
         )
         if not request.keep_alive:
@@ -272,6 +275,8 @@ class ApiProtocol(asyncio.Protocol):
         extra: Headers = list(self.server_state.default_headers)
         if not keep:
             extra.append((b"connection", b"close"))
+        elif request.http10:
+            extra.append((b"connection", b"keep-alive"))
         content = b"" if request.method == "HEAD" else body
         transport.write(head(status, headers, len(body), extra) + content)
         self.server_state.total_requests += 1

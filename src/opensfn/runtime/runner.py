@@ -52,7 +52,10 @@ LOG = logging.getLogger("opensfn.runtime")
 START_INLINE_EVENTS = 200
 
 
-@dataclass
+_NO_TASKS: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
 class OpenExecution:
     """The live state of one open execution (mutable on purpose: it is the in-memory copy
     the runtime advances; the store holds the committed one)."""
@@ -66,7 +69,7 @@ class OpenExecution:
     input: str
     closed: bool = False
     stop_date: float | None = None
-    tasks: frozenset[str] = frozenset()
+    tasks: frozenset[str] = _NO_TASKS
     """The ids of the tasks that wait for an answer (read without decoding the state)."""
 
     @property
@@ -79,7 +82,9 @@ class OpenExecution:
         """Hold ``state`` as the execution's own; returns it packed."""
         self.packed = _pack(state)
         waiting = state.get("tasks")
-        self.tasks = frozenset(waiting) if waiting else frozenset()
+        # One shared empty set: CPython makes a new 216-byte frozenset per call, 21 MB for
+        # 100,000 executions waiting on timers (measured with bench/scale.py).
+        self.tasks = frozenset(waiting) if waiting else _NO_TASKS
         return self.packed
 
 
