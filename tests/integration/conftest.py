@@ -67,3 +67,18 @@ def wait_status(
         if out["status"] != "RUNNING" or time.monotonic() > deadline:
             raise AssertionError(f"{arn} is {out['status']}, expected {status}: {out}")
         time.sleep(0.02)
+
+
+def wait_event(sfn: Any, arn: str, event_type: str, timeout: float = 10) -> dict[str, Any]:
+    """Poll the history until an event of ``event_type`` is there; returns the first one."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        for event in sfn.get_execution_history(executionArn=arn)["events"]:
+            if event["type"] == event_type:
+                found: dict[str, Any] = event
+                return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {event_type} in the history of {arn}")
+        time.sleep(0.02)

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import ROLE, wait_status
+from conftest import ROLE, wait_event, wait_status
 from fixtures_integrations import Moto
 from live_server import Server
 
@@ -311,14 +311,7 @@ def test_a_job_is_stopped_with_the_execution_that_waits_for_it(sfn: Any, moto: M
         name=f"it-{uuid.uuid4().hex[:10]}", definition=json.dumps(definition), roleArn=ROLE
     )["stateMachineArn"]
     ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
-    deadline = time.monotonic() + 10
-    while True:  # submitted: the query runs and is described a second later
-        events = sfn.get_execution_history(executionArn=ex)["events"]
-        if any(e["type"] == "TaskSubmitted" for e in events):
-            break
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    submitted = next(e for e in events if e["type"] == "TaskSubmitted")
+    submitted = wait_event(sfn, ex, "TaskSubmitted")  # the query is described a second later
     query_id = json.loads(submitted["taskSubmittedEventDetails"]["output"])["QueryExecutionId"]
     sfn.stop_execution(executionArn=ex)
     athena = moto.client("athena")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROLE, wait_status
+from conftest import ROLE, wait_event, wait_status
 from live_server import Server
 
 pytestmark = pytest.mark.slow
@@ -129,12 +129,7 @@ def test_sync_parent_finds_its_child_after_kill(fresh: Any) -> None:
     ex = sfn.start_execution(stateMachineArn=parent)["executionArn"]
     task = sfn.get_activity_task(activityArn=act, workerName="w")
     assert json.loads(task["input"])["n"] == 7
-    deadline = time.time() + 5  # the parent has recorded TaskSubmitted (the child's ARN)
-    while time.time() < deadline:
-        types = [e["type"] for e in sfn.get_execution_history(executionArn=ex)["events"]]
-        if "TaskSubmitted" in types:
-            break
-        time.sleep(0.05)
+    wait_event(sfn, ex, "TaskSubmitted", timeout=5)  # the parent recorded the child's ARN
     srv.kill()
     sfn = fresh(srv.db).client()
     sfn.send_task_success(taskToken=task["taskToken"], output='{"done": 7}')
@@ -177,12 +172,7 @@ def test_mocked_execution_stays_mocked_after_kill(fresh: Any, tmp_path: Path) ->
         }
         arn = machine(sfn, "mocked", definition)
         ex = sfn.start_execution(stateMachineArn=arn + "#Retried")["executionArn"]
-        deadline = time.monotonic() + 10
-        while "TaskFailed" not in [
-            e["type"] for e in sfn.get_execution_history(executionArn=ex)["events"]
-        ]:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_event(sfn, ex, "TaskFailed")
         srv.kill()
     finally:
         if srv.proc is not None and srv.proc.poll() is None:
@@ -224,12 +214,7 @@ def test_a_submitted_job_is_followed_again_after_kill(tmp_path: Path) -> None:
             },
         }
         ex = sfn.start_execution(stateMachineArn=machine(sfn, "job", definition))["executionArn"]
-        deadline = time.monotonic() + 10
-        while "TaskSubmitted" not in [
-            e["type"] for e in sfn.get_execution_history(executionArn=ex)["events"]
-        ]:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_event(sfn, ex, "TaskSubmitted")
         assert sfn.describe_execution(executionArn=ex)["status"] == "RUNNING"
         srv.kill()  # before the job's first description (a second after it was submitted)
         restarted = Server(db, args=args).start()

@@ -127,7 +127,7 @@ def test_closing_an_execution_drops_only_its_queued_tasks() -> None:
 
 
 def test_per_execution_values_are_found_by_execution() -> None:
-    from opensfn.runtime.dispatch.host import PerExecution
+    from opensfn.runtime.per_execution import PerExecution
 
     held: PerExecution[str] = PerExecution()
     held.put("exec-a", "t1", "call-1")

@@ -13,6 +13,8 @@ import contextlib
 from collections import deque
 from dataclasses import dataclass
 
+from opensfn.runtime.per_execution import PerExecution
+
 
 @dataclass(frozen=True)
 class QueuedTask:
@@ -31,7 +33,7 @@ class ActivityQueues:
         self._waiters: dict[str, deque[asyncio.Future[QueuedTask]]] = {}
         # execution -> {task id -> activity ARN} of its queued tasks: closing an execution
         # finds its own tasks without looking at every task queued.
-        self._where: dict[str, dict[str, str]] = {}
+        self._where: PerExecution[str] = PerExecution()  # queued task -> its activity
 
     def put(self, activity_arn: str, task: QueuedTask, *, front: bool = False) -> None:
         """Queue ``task`` (or hand it at once to the oldest waiting worker)."""
@@ -46,14 +48,14 @@ class ActivityQueues:
             queue.appendleft(task)
         else:
             queue.append(task)
-        self._where.setdefault(task.execution_arn, {})[task.task_id] = activity_arn
+        self._where.put(task.execution_arn, task.task_id, activity_arn)
 
     async def take(self, activity_arn: str, timeout: float) -> QueuedTask | None:
         """The next task of ``activity_arn``, waiting up to ``timeout`` seconds for one."""
         queue = self._tasks.get(activity_arn)
         if queue:
             task = queue.popleft()
-            self._forget(task.execution_arn, task.task_id)
+            self._where.pop(task.execution_arn, task.task_id)
             return task
         if timeout <= 0:
             return None
@@ -83,18 +85,9 @@ class ActivityQueues:
             self._waiters.get(activity_arn, deque()).remove(fut)
         return None
 
-    def _forget(self, execution_arn: str, task_id: str) -> str | None:
-        tasks = self._where.get(execution_arn)
-        if tasks is None:
-            return None
-        activity_arn = tasks.pop(task_id, None)
-        if not tasks:
-            del self._where[execution_arn]
-        return activity_arn
-
     def cancel(self, execution_arn: str, task_id: str) -> None:
         """Drop a queued task that is no longer wanted (no-op if it was taken already)."""
-        activity_arn = self._forget(execution_arn, task_id)
+        activity_arn = self._where.pop(execution_arn, task_id)
         if activity_arn is None:
             return
         queue = self._tasks.get(activity_arn, deque())
@@ -105,7 +98,7 @@ class ActivityQueues:
 
     def cancel_execution(self, execution_arn: str) -> None:
         """Drop every queued task of a closed execution."""
-        for task_id in list(self._where.get(execution_arn, ())):
+        for task_id in self._where.task_ids(execution_arn):
             self.cancel(execution_arn, task_id)
 
     def queued(self, activity_arn: str) -> int:
