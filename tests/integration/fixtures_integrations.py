@@ -58,12 +58,26 @@ class Moto:
 
 
 class _Echo(BaseHTTPRequestHandler):
-    """Answers every request with what it received; ``/status/NNN`` answers NNN."""
+    """Answers every request with what it received; ``/status/NNN`` answers NNN; ``/token``
+    is an OAuth token endpoint handing out ``tok-1``, ``tok-2``, ... (its requests kept)."""
+
+    token_requests: list[dict[str, Any]] = []
 
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
         status = int(self.path.split("/status/")[1][:3]) if "/status/" in self.path else 200
+        if self.path.startswith("/token"):
+            seen = {"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+            _Echo.token_requests.append({"path": self.path, "method": self.command, **seen})
+            token = {"access_token": f"tok-{len(_Echo.token_requests)}", "expires_in": 3600}
+            out = json.dumps(token).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
         out = json.dumps(
             {
                 "method": self.command,
@@ -125,7 +139,9 @@ def http_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def integrations_server(tmp_path_factory: pytest.TempPathFactory, moto: Moto) -> Iterator[Server]:
+def integrations_server(
+    tmp_path_factory: pytest.TempPathFactory, moto: Moto, http_url: str
+) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("integrations")
     mock_file = root / "mocks.json"
     mock_file.write_text(json.dumps(MOCK_CONFIG))
@@ -134,6 +150,21 @@ def integrations_server(tmp_path_factory: pytest.TempPathFactory, moto: Moto) ->
         json.dumps({"arn:aws:events:us-east-1:123456789012:connection/c": {
             "Authorization": {"ApiKey": {"Key": "x-api-key", "Value": "secret"}},
             "QueryParameters": {"fromConnection": "1"},
+        }, "arn:aws:events:us-east-1:123456789012:connection/oauth": {
+            "Authorization": {"OAuth": {
+                "AuthorizationEndpoint": http_url + "/token", "HttpMethod": "POST",
+                "ClientParameters": {"ClientID": "cid", "ClientSecret": "s3cret"},
+                "OAuthHttpParameters": {
+                    "BodyParameters": [{"Key": "grant_type", "Value": "client_credentials"}],
+                    "HeaderParameters": [{"Key": "X-Tenant", "Value": "t1"}],
+                    "QueryStringParameters": [{"Key": "audience", "Value": "api"}],
+                },
+            }},
+        }, "arn:aws:events:us-east-1:123456789012:connection/oauth-refused": {
+            "Authorization": {"OAuth": {
+                "AuthorizationEndpoint": http_url + "/status/403", "HttpMethod": "POST",
+                "ClientParameters": {"ClientID": "cid", "ClientSecret": "wrong"},
+            }},
         }})
     )  # fmt: skip
     args: list[str] = []

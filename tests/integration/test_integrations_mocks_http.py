@@ -223,3 +223,37 @@ def test_test_state_refuses_work_others_answer_without_a_mock(
         assert err.value.response["Error"]["Code"] == "InvalidDefinition"
         mocked = _test_state(sfn, state, {}, mock={"result": '{"ok": 1}'})
         assert mocked["status"] == "SUCCEEDED"
+
+
+def test_http_task_with_an_oauth_connection(sfn: Any, http_url: str) -> None:
+    import base64
+
+    from fixtures_integrations import _Echo
+
+    before = len(_Echo.token_requests)
+    conn = {"ConnectionArn": "arn:aws:events:us-east-1:123456789012:connection/oauth"}
+    params = {"ApiEndpoint": http_url + "/items", "Method": "GET", "Authentication": conn}
+    first = json.loads(_http(sfn, params)["output"])["ResponseBody"]
+    second = json.loads(_http(sfn, params)["output"])["ResponseBody"]
+    asked = _Echo.token_requests[before:]
+    assert len(asked) == 1  # the token is kept until it expires
+    token = f"tok-{before + 1}"
+    assert (
+        first["headers"]["authorization"]
+        == second["headers"]["authorization"]
+        == (f"Bearer {token}")
+    )
+    exchange = asked[0]
+    assert (exchange["method"], exchange["path"]) == ("POST", "/token?audience=api")
+    expected = "Basic " + base64.b64encode(b"cid:s3cret").decode()
+    assert exchange["headers"]["authorization"] == expected
+    assert exchange["headers"]["x-tenant"] == "t1"
+    assert exchange["body"] == "grant_type=client_credentials"
+    # A 401 from the API asks for a new token once, then the answer stands.
+    before = len(_Echo.token_requests)
+    out = _http(sfn, {**params, "ApiEndpoint": http_url + "/status/401"}, "FAILED")
+    assert out["error"] == "States.Http.StatusCode.401"
+    assert len(_Echo.token_requests) == before + 1
+    refused = {"ConnectionArn": "arn:aws:events:us-east-1:123456789012:connection/oauth-refused"}
+    out = _http(sfn, {**params, "Authentication": refused}, "FAILED")
+    assert out["error"] == "States.Http.StatusCode.403"

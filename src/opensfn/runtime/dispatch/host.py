@@ -83,6 +83,8 @@ class Integrations:
     parents: dict[str, tuple[Any, str, str, str]] = field(default_factory=dict)
     runtime: Any = None  # the Standard runtime (nested executions start there)
     closing: bool = False  # the server is shutting down: work in flight is not abandoned
+    # OAuth connections' access tokens: endpoint and client id -> (token, monotonic expiry).
+    oauth_tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
 
 
 def build_integrations(settings: Settings | None = None) -> Integrations:

@@ -5,8 +5,19 @@ Parameters as AWS takes them: ``ApiEndpoint``, ``Method``, ``Headers``,
 ``URL_ENCODED`` with ``RequestEncodingOptions.ArrayFormat`` INDICES / REPEAT / COMMAS /
 BRACKETS) and ``Authentication.ConnectionArn``. Connections are configured locally
 (``--http-connections FILE``: connection ARN → ``{"Authorization": {"Basic": {...}} |
-{"ApiKey": {"Key", "Value"}} | {"Bearer": token}, "Headers": ..., "QueryParameters": ...,
-"Body": ...}``), merged under the Task's own values as EventBridge connections are.
+{"ApiKey": {"Key", "Value"}} | {"Bearer": token} | {"OAuth": {...}}, "Headers": ...,
+"QueryParameters": ..., "Body": ...}``), merged under the Task's own values as EventBridge
+connections are.
+
+``OAuth`` takes EventBridge's OAuth parameters — ``AuthorizationEndpoint``, ``HttpMethod``,
+``ClientParameters`` (``ClientID``, ``ClientSecret``) and ``OAuthHttpParameters``
+(``HeaderParameters``, ``QueryStringParameters``, ``BodyParameters``, lists of
+``{"Key", "Value"}``) — and does the client-credentials exchange EventBridge does for such
+a connection: the endpoint is called with the client's id and secret as HTTP Basic
+credentials and those parameters (the body form-encoded), its ``access_token`` is sent as
+``Authorization: Bearer`` and kept until ``expires_in`` runs out (or until the API answers
+401, which asks for a new one once). A failed exchange fails the Task with
+``States.Http.StatusCode.<code>`` (or ``States.Http.Socket``) and the endpoint's answer.
 
 The output is ``{Headers (name → [values]), ResponseBody (parsed JSON when it is JSON),
 StatusCode, StatusText}``; a status outside 2xx fails with
@@ -68,6 +79,70 @@ def _connection(state: h.Integrations, arn: str | None) -> dict[str, Any]:
         table = orjson.loads(f.read())
     found = table.get(arn, {}) if isinstance(table, dict) else {}
     return found if isinstance(found, dict) else {}
+
+
+class TokenError(Exception):
+    """The OAuth token endpoint did not give a token: the Task's outcome says why."""
+
+    def __init__(self, outcome: h.Outcome) -> None:
+        super().__init__(outcome.error)
+        self.outcome = outcome
+
+
+def _pairs(params: dict[str, Any], key: str) -> dict[str, str]:
+    return {
+        str(p.get("Key")): _text(p.get("Value"))
+        for p in params.get(key) or ()
+        if isinstance(p, dict) and p.get("Key") is not None
+    }
+
+
+async def _oauth_token(
+    state: h.Integrations, client: httpx.AsyncClient, oauth: dict[str, Any], *, fresh: bool
+) -> str:
+    """An access token for an OAuth connection (cached until it expires)."""
+    import time
+
+    endpoint = str(oauth.get("AuthorizationEndpoint", ""))
+    credentials = oauth.get("ClientParameters") or {}
+    client_id = str(credentials.get("ClientID", ""))
+    key = f"{endpoint}\x1f{client_id}"
+    cached = state.oauth_tokens.get(key)
+    if cached is not None and not fresh and cached[1] > time.monotonic():
+        return cached[0]
+    extra = oauth.get("OAuthHttpParameters") or {}
+    headers = _pairs(extra, "HeaderParameters")
+    secret = f"{client_id}:{credentials.get('ClientSecret', '')}".encode()
+    headers["Authorization"] = "Basic " + base64.b64encode(secret).decode()
+    query = _pairs(extra, "QueryStringParameters")
+    url = endpoint + (("&" if "?" in endpoint else "?") + url_encode(query) if query else "")
+    body = _pairs(extra, "BodyParameters")
+    content = url_encode(body).encode() if body else None
+    if content is not None:
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    method = str(oauth.get("HttpMethod", "POST")).upper()
+    try:
+        response = await client.request(method, url, headers=headers, content=content)
+    except httpx.HTTPError as exc:
+        cause = str(exc) or type(exc).__name__
+        raise TokenError(h.Outcome(error="States.Http.Socket", cause=cause)) from exc
+    token: Any = None
+    expires: Any = None
+    if 200 <= response.status_code < 300:
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        if isinstance(answer, dict):
+            token, expires = answer.get("access_token"), answer.get("expires_in")
+    if not isinstance(token, str) or not token:
+        out = orjson.dumps(shape(response)).decode()
+        raise TokenError(
+            h.Outcome(error=f"States.Http.StatusCode.{response.status_code}", cause=out)
+        )
+    lifetime = float(expires) if isinstance(expires, int | float) and expires > 0 else 3600.0
+    state.oauth_tokens[key] = (token, time.monotonic() + lifetime * 0.9)
+    return token
 
 
 def _auth_headers(conn: dict[str, Any]) -> dict[str, str]:
@@ -142,10 +217,22 @@ def invoke(host: h.DispatchHost, execution_arn: str, cmd: ScheduleTask) -> None:
 
     async def work() -> h.Outcome:
         auth = params.get("Authentication") or {}
-        request = build_request(params, _connection(state, auth.get("ConnectionArn")))
+        conn = _connection(state, auth.get("ConnectionArn"))
+        oauth = (conn.get("Authorization") or {}).get("OAuth")
         try:
             async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
+                request = build_request(params, conn)
+                if isinstance(oauth, dict):
+                    token = await _oauth_token(state, client, oauth, fresh=False)
+                    request.headers["Authorization"] = f"Bearer {token}"
                 response = await client.send(request)
+                if isinstance(oauth, dict) and response.status_code == 401:
+                    token = await _oauth_token(state, client, oauth, fresh=True)
+                    request = build_request(params, conn)
+                    request.headers["Authorization"] = f"Bearer {token}"
+                    response = await client.send(request)
+        except TokenError as exc:
+            return exc.outcome
         except httpx.HTTPError as exc:
             return h.Outcome(error="States.Http.Socket", cause=str(exc) or type(exc).__name__)
         out = orjson.dumps(shape(response)).decode()
