@@ -15,8 +15,8 @@ connections are.
 ``{"Key", "Value"}``) — and does the client-credentials exchange EventBridge does for such
 a connection: the endpoint is called with the client's id and secret as HTTP Basic
 credentials and those parameters (the body form-encoded), its ``access_token`` is sent as
-``Authorization: Bearer`` and kept until ``expires_in`` runs out (or until the API answers
-401, which asks for a new one once). A failed exchange fails the Task with
+``Authorization: Bearer`` and renewed when it has less than a minute left or the API
+answers 401 or 407 (then once, and the call is made again), as EventBridge's guide says. A failed exchange fails the Task with
 ``States.Http.StatusCode.<code>`` (or ``States.Http.Socket``) and the endpoint's answer.
 
 The output is ``{Headers (name → [values]), ResponseBody (parsed JSON when it is JSON),
@@ -141,7 +141,8 @@ async def _oauth_token(
             h.Outcome(error=f"States.Http.StatusCode.{response.status_code}", cause=out)
         )
     lifetime = float(expires) if isinstance(expires, int | float) and expires > 0 else 3600.0
-    state.oauth_tokens[key] = (token, time.monotonic() + lifetime * 0.9)
+    # Renewed once it has less than a minute left, as EventBridge does.
+    state.oauth_tokens[key] = (token, time.monotonic() + lifetime - 60.0)
     return token
 
 
@@ -226,7 +227,7 @@ def invoke(host: h.DispatchHost, execution_arn: str, cmd: ScheduleTask) -> None:
                     token = await _oauth_token(state, client, oauth, fresh=False)
                     request.headers["Authorization"] = f"Bearer {token}"
                 response = await client.send(request)
-                if isinstance(oauth, dict) and response.status_code == 401:
+                if isinstance(oauth, dict) and response.status_code in (401, 407):
                     token = await _oauth_token(state, client, oauth, fresh=True)
                     request = build_request(params, conn)
                     request.headers["Authorization"] = f"Bearer {token}"
