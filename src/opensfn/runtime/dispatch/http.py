@@ -16,8 +16,9 @@ connections are.
 a connection: the endpoint is called with the client's id and secret as HTTP Basic
 credentials and those parameters (the body form-encoded), its ``access_token`` is sent as
 ``Authorization: Bearer`` and renewed when it has less than a minute left or the API
-answers 401 or 407 (then once, and the call is made again), as EventBridge's guide says. A failed exchange fails the Task with
-``States.Http.StatusCode.<code>`` (or ``States.Http.Socket``) and the endpoint's answer.
+answers 401 or 407 (then once, and the call is made again), as EventBridge's guide says.
+A failed exchange fails the Task with ``States.Http.StatusCode.<code>`` (or
+``States.Http.Socket``) and the endpoint's answer.
 
 The output is ``{Headers (name → [values]), ResponseBody (parsed JSON when it is JSON),
 StatusCode, StatusText}``; a status outside 2xx fails with
