@@ -24,6 +24,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, ClassVar, cast
 
 import httptools
@@ -33,14 +34,7 @@ LOG = logging.getLogger("opensfn.api")
 Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, Headers, bytes]
 
-_REASONS = {
-    200: b"OK",
-    400: b"Bad Request",
-    404: b"Not Found",
-    405: b"Method Not Allowed",
-    413: b"Request Entity Too Large",
-    500: b"Internal Server Error",
-}
+_REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _INVALID = b"Invalid HTTP request received."
 _BAD_REQUEST = (
@@ -81,7 +75,7 @@ Handler = Callable[[HttpRequest], Awaitable[Answer]]
 
 def head(status: int, headers: Headers, length: int, extra: Headers) -> bytes:
     """A response's status line and headers."""
-    lines = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Unknown"))]
+    lines = [b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Status"))]
     for name, value in extra:
         lines.append(b"%s: %s\r\n" % (name, value))
     for name, value in headers:
