@@ -85,7 +85,7 @@ def test_unsigned_request_is_missing_authentication(auth_server: Server) -> None
             "content-type": "application/x-amz-json-1.0",
         },
     )
-    assert response.status_code == 403
+    assert (response.status_code, response.reason_phrase) == (403, "Forbidden")
     body = response.json()
     assert body["__type"] == "MissingAuthenticationToken"
     assert body["message"] == "Request is missing Authentication Token"
