@@ -82,3 +82,11 @@ def wait_event(sfn: Any, arn: str, event_type: str, timeout: float = 10) -> dict
         if time.monotonic() > deadline:
             raise AssertionError(f"no {event_type} in the history of {arn}")
         time.sleep(0.02)
+
+
+def task(resource: str, **fields: Any) -> dict[str, Any]:
+    """A one-state machine: a Task on ``resource`` with ``fields``."""
+    return {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": resource, "End": True, **fields}},
+    }

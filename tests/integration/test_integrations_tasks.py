@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import ROLE, wait_event, wait_status
+from conftest import ROLE, task, wait_event, wait_status
 from fixtures_integrations import Moto
 from live_server import Server
 
@@ -33,13 +33,6 @@ def run(sfn: Any, definition: dict[str, Any], payload: Any = None, status: str =
     ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps(payload or {}))
     out = wait_status(sfn, ex["executionArn"], status, timeout)
     return out, sfn.get_execution_history(executionArn=ex["executionArn"])["events"]
-
-
-def task(resource: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "StartAt": "T",
-        "States": {"T": {"Type": "Task", "Resource": resource, "End": True, **fields}},
-    }
 
 
 def test_bare_function_arn_returns_the_payload(sfn: Any) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import ROLE, wait_event, wait_status
+from conftest import task as one_task
 from live_server import Server
 
 pytestmark = pytest.mark.slow
@@ -158,18 +159,11 @@ def test_mocked_execution_stays_mocked_after_kill(fresh: Any, tmp_path: Path) ->
     srv = Server(db, args=args).start()
     try:
         sfn = srv.client()
-        definition = {
-            "StartAt": "T",
-            "States": {
-                "T": {
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::lambda:invoke",
-                    "Parameters": {"FunctionName": "not-deployed-anywhere"},
-                    "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 3, "MaxAttempts": 1}],
-                    "End": True,
-                }
-            },
-        }
+        definition = one_task(
+            "arn:aws:states:::lambda:invoke",
+            Parameters={"FunctionName": "not-deployed-anywhere"},
+            Retry=[{"ErrorEquals": ["Boom"], "IntervalSeconds": 3, "MaxAttempts": 1}],
+        )
         arn = machine(sfn, "mocked", definition)
         ex = sfn.start_execution(stateMachineArn=arn + "#Retried")["executionArn"]
         wait_event(sfn, ex, "TaskFailed")
@@ -202,17 +196,9 @@ def test_a_submitted_job_is_followed_again_after_kill(tmp_path: Path) -> None:
         )
         srv = Server(db, args=args).start()
         sfn = srv.client()
-        definition = {
-            "StartAt": "T",
-            "States": {
-                "T": {
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::glue:startJobRun.sync",
-                    "Parameters": {"JobName": "nightly"},
-                    "End": True,
-                }
-            },
-        }
+        definition = one_task(
+            "arn:aws:states:::glue:startJobRun.sync", Parameters={"JobName": "nightly"}
+        )
         ex = sfn.start_execution(stateMachineArn=machine(sfn, "job", definition))["executionArn"]
         wait_event(sfn, ex, "TaskSubmitted")
         assert sfn.describe_execution(executionArn=ex)["status"] == "RUNNING"
