@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 from typing import Any
 
 import orjson
@@ -247,14 +248,9 @@ def call(host: h.DispatchHost, execution_arn: str, cmd: ScheduleTask) -> None:
     region, service, action, pattern = split_resource(cmd.resource)
     state = h.integrations_of(host)
     if pattern == "sync" and f"{service}:{action}" in jobs.JOBS:
-
-        def start() -> h.Outcome:
-            return _run(state, region, service, action, cmd.parameters)
-
-        def describe(region_: str, service_: str, action_: str, params: Any) -> h.Outcome:
-            return _run(state, region_, service_, action_, params)
-
-        jobs.run_job(host, execution_arn, cmd, f"{service}:{action}", region, start, describe)
+        start = functools.partial(_run, state, region, service, action, cmd.parameters)
+        key = f"{service}:{action}"
+        jobs.run_job(host, execution_arn, cmd, key, region, start, functools.partial(_run, state))
         return
 
     async def work() -> h.Outcome:
@@ -265,9 +261,4 @@ def call(host: h.DispatchHost, execution_arn: str, cmd: ScheduleTask) -> None:
 
 def reattach(host: h.DispatchHost, execution_arn: str, tasks: dict[str, Any]) -> None:
     """After a restart: ``.sync`` jobs whose Tasks still wait are followed again."""
-    state = h.integrations_of(host)
-
-    def describe(region: str, service: str, action: str, params: Any) -> h.Outcome:
-        return _run(state, region, service, action, params)
-
-    jobs.reattach(host, execution_arn, tasks, describe)
+    jobs.reattach(host, execution_arn, tasks, functools.partial(_run, h.integrations_of(host)))
