@@ -102,9 +102,18 @@ def test_idempotent_start(sfn: Any, make_machine: Any) -> None:
         f"Execution Already Exists: '{first['executionArn']}'",
     )
     sfn.stop_execution(executionArn=first["executionArn"])
-    with pytest.raises(ClientError) as exc:  # closed: the same request is refused now
-        sfn.start_execution(stateMachineArn=arn, name="same", input='{"a": 1}')
-    assert error_of(exc)[0] == "ExecutionAlreadyExists"
+    for text in ('{"a": 1}', '{"a": 2}'):  # closed: the same request is refused now
+        with pytest.raises(ClientError) as exc:
+            sfn.start_execution(stateMachineArn=arn, name="same", input=text)
+        assert error_of(exc) == (
+            "ExecutionAlreadyExists",
+            f"Execution Already Exists: '{first['executionArn']}'",
+        )
+    # The refused starts left nothing behind: one execution, as the first start left it.
+    listed = sfn.list_executions(stateMachineArn=arn)["executions"]
+    assert [(e["name"], e["status"]) for e in listed] == [("same", "ABORTED")]
+    described = sfn.describe_execution(executionArn=first["executionArn"])
+    assert (described["status"], described["input"]) == ("ABORTED", '{"a": 1}')
 
 
 def test_start_errors(sfn: Any, make_machine: Any) -> None:

@@ -35,7 +35,14 @@ def test_group_commit_keeps_order_and_isolates_failures(tmp_path: Path) -> None:
         first = store.submit(
             writes.start_execution(record, [{"id": 1, "type": "ExecutionStarted"}], b"{}", None)
         )
-        dup = store.submit(writes.start_execution(record, [], b"{}", None))  # same id: fails alone
+        # The same ARN again (a name used before): fails alone and writes nothing.
+        again = ExecutionRecord(
+            store.new_execution_id(), "arn:e", "arn:m", "r1", "e", "role", "RUNNING", "{}",
+            None, None, None, 1.0, None,
+        )  # fmt: skip
+        dup = store.submit(
+            writes.start_execution(again, [{"id": 1, "type": "ExecutionStarted"}], b"{}", None)
+        )
         steps = [
             store.submit(writes.advance_execution(record.id, [{"id": i, "type": "X"}], b"{}", None))
             for i in range(2, 50)
@@ -46,8 +53,9 @@ def test_group_commit_keeps_order_and_isolates_failures(tmp_path: Path) -> None:
             )
         )
         await first
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(writes.NameTaken):
             await dup
+        assert store.get_events(again.id, 0, 10, False) == []
         await asyncio.gather(*steps, last)
         assert [i for i, _ in store.get_events(record.id, 0, 100, False)] == list(range(1, 51))
         assert [i for i, _ in store.get_events(record.id, 51, 3, True)] == [50, 49, 48]

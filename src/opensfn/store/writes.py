@@ -184,35 +184,48 @@ def _close(conn: sqlite3.Connection, execution_id: int, c: Closing, state: bytes
         map_runs.close_all(conn, execution_id, c.status, c.stop_date)
 
 
+class NameTaken(Exception):
+    """The execution's ARN is in the store already (its name was used before)."""
+
+
+def _insert_execution(
+    conn: sqlite3.Connection, e: ExecutionRecord, state: bytes, closing: Closing | None
+) -> None:
+    if closing is None:
+        conn.execute(
+            "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, "
+            "input, start_date, state, test_case) VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?)",
+            (e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, e.input,
+             e.start_date, state.decode(), e.test_case),
+        )  # fmt: skip
+        return
+    # Ended inside its start: written closed in one INSERT (no UPDATE of the row and its
+    # status indexes in the same transaction).
+    c = closing
+    conn.execute(
+        "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, "
+        "input, output, error, cause, start_date, stop_date, state, test_case) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, c.status, e.input,
+         c.output, c.error, c.cause, e.start_date, c.stop_date,
+         state.decode() if c.status in REDRIVABLE else None, e.test_case),
+    )  # fmt: skip
+
+
 def start_execution(
     e: ExecutionRecord, events: Sequence[Event], state: bytes, closing: Closing | None
 ) -> Batch:
-    """A new execution row, its first events and engine state (closed already if it ended)."""
+    """A new execution row, its first events and engine state (closed already if it ended);
+    :class:`NameTaken` when an execution of that ARN exists (nothing is written)."""
 
     def run(conn: sqlite3.Connection) -> None:
-        if closing is None:
-            conn.execute(
-                "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, "
-                "input, start_date, state, test_case) VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?)",
-                (e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, e.input,
-                 e.start_date, state.decode(), e.test_case),
-            )  # fmt: skip
-            _insert_events(conn, e.id, events)
-            return
-        # Ended inside its start: written closed in one INSERT (no UPDATE of the row and its
-        # status indexes in the same transaction).
-        c = closing
-        conn.execute(
-            "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, "
-            "input, output, error, cause, start_date, stop_date, state, test_case) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, c.status, e.input,
-             c.output, c.error, c.cause, e.start_date, c.stop_date,
-             state.decode() if c.status in REDRIVABLE else None, e.test_case),
-        )  # fmt: skip
+        try:
+            _insert_execution(conn, e, state, closing)
+        except sqlite3.IntegrityError as exc:
+            raise NameTaken(e.arn) from exc
         _insert_events(conn, e.id, events)
-        if c.map_runs:  # map runs started in these events and still RUNNING end with it
-            map_runs.close_all(conn, e.id, c.status, c.stop_date)
+        if closing is not None and closing.map_runs:  # map runs started here end with it
+            map_runs.close_all(conn, e.id, closing.status, closing.stop_date)
 
     return run
 
