@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
@@ -135,6 +136,53 @@ def test_cached_rows_follow_committed_writes(tmp_path: Path) -> None:
         await store.submit(writes.delete_activity("arn:a"))
         assert store.get_machine("arn:m") is None
         assert store.get_activity("arn:a") is None
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_start_answers_once_its_start_is_committed_and_the_run_follows(tmp_path: Path) -> None:
+    """StartExecution's contract with the store: when it returns, ExecutionStarted is
+    committed and the states have not run yet; they run and commit after it, and a name
+    used before is refused by the store's unique index without writing anything."""
+    from opensfn.errors import ExecutionAlreadyExists
+    from opensfn.runtime.runner import Runtime
+    from opensfn.store.records import MachineRecord, RevisionRecord
+
+    async def scenario() -> None:
+        store = open_store(tmp_path / "r.db")
+        runtime = Runtime(store, wait_scale=1.0)
+        await runtime.start()
+        arn = "arn:aws:states:us-east-1:123456789012:stateMachine:m"
+        states = {f"P{i}": {"Type": "Pass", "Next": f"P{i + 1}"} for i in range(3)}
+        states["P3"] = {"Type": "Pass", "End": True}
+        definition = json.dumps({"StartAt": "P0", "States": states})
+        revision = RevisionRecord(arn, "1", definition, "arn:role", "{}", "{}", 1.0)
+        machine = MachineRecord(arn, "us-east-1", "123456789012", "m", "STANDARD", "1",
+                                False, "ACTIVE", 1.0, 1)  # fmt: skip
+        ex_arn = arn.replace(":stateMachine:", ":execution:") + ":e1"
+
+        started = await runtime.start_execution(machine, revision, ex_arn, "e1", '{"a": 1}')
+        assert started.execution_arn == ex_arn
+        rec = store.get_execution(ex_arn)
+        assert rec is not None and rec.status == "RUNNING"
+        events = [json.loads(body)["type"] for _, body in store.get_events(rec.id, 0, 100, False)]
+        assert events == ["ExecutionStarted"]
+
+        for _ in range(200):  # the run goes on after the answer
+            await asyncio.sleep(0.01)
+            rec = store.get_execution(ex_arn)
+            assert rec is not None
+            if rec.status != "RUNNING":
+                break
+        assert (rec.status, rec.output) == ("SUCCEEDED", '{"a": 1}')
+        assert len(store.get_events(rec.id, 0, 100, False)) == 10
+
+        with pytest.raises(ExecutionAlreadyExists):  # closed: its name is taken for good
+            await runtime.start_execution(machine, revision, ex_arn, "e1", '{"a": 1}')
+        assert ex_arn not in runtime.open
+        assert len(store.get_events(rec.id, 0, 100, False)) == 10
+        await runtime.shutdown()
         await store.close()
 
     asyncio.run(scenario())
