@@ -178,6 +178,16 @@ def test_start_answers_once_its_start_is_committed_and_the_run_follows(tmp_path:
         assert (rec.status, rec.output) == ("SUCCEEDED", '{"a": 1}')
         assert len(store.get_events(rec.id, 0, 100, False)) == 10
 
+        # Stopped before its run went on: it ends there, and the run never follows.
+        stop_arn = ex_arn[:-2] + "e2"
+        await runtime.start_execution(machine, revision, stop_arn, "e2", "{}")
+        await runtime.stop_execution(runtime.open[stop_arn], "Err", None)
+        await asyncio.sleep(0.2)
+        stopped = store.get_execution(stop_arn)
+        assert stopped is not None and stopped.status == "ABORTED"
+        kinds = [json.loads(b)["type"] for _, b in store.get_events(stopped.id, 0, 100, False)]
+        assert kinds == ["ExecutionStarted", "ExecutionAborted"]
+
         with pytest.raises(ExecutionAlreadyExists):  # closed: its name is taken for good
             await runtime.start_execution(machine, revision, ex_arn, "e1", '{"a": 1}')
         assert ex_arn not in runtime.open
