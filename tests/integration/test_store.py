@@ -192,6 +192,23 @@ def test_start_answers_once_its_start_is_committed_and_the_run_follows(tmp_path:
             await runtime.start_execution(machine, revision, ex_arn, "e1", '{"a": 1}')
         assert ex_arn not in runtime.open
         assert len(store.get_events(rec.id, 0, 100, False)) == 10
+        # The same refused start twice at once: the second waits for the first's write.
+        twice = await asyncio.gather(
+            runtime.start_execution(machine, revision, ex_arn, "e1", '{"a": 1}'),
+            runtime.start_execution(machine, revision, ex_arn, "e1", '{"a": 1}'),
+            return_exceptions=True,
+        )
+        assert [type(r) for r in twice] == [ExecutionAlreadyExists, ExecutionAlreadyExists]
+        assert ex_arn not in runtime.open
+        # A new name twice at once: one execution, both answered with it once it is written.
+        new_arn = ex_arn[:-2] + "e3"
+        first, again = await asyncio.gather(
+            runtime.start_execution(machine, revision, new_arn, "e3", "{}"),
+            runtime.start_execution(machine, revision, new_arn, "e3", "{}"),
+        )
+        assert first == again
+        new_rec = store.get_execution(new_arn)
+        assert new_rec is not None and new_rec.start_date == first.start_date
         await runtime.shutdown()
         await store.close()
 

@@ -150,6 +150,8 @@ class Runtime:
         # id(machine) -> (machine, has a Distributed Map): the machine is kept so its id stays its own.
         self._distributed: dict[int, tuple[Any, bool]] = {}
         self._pending: set[asyncio.Future[Any]] = set()
+        # Starts being written, by execution ARN: the same start again waits for the first.
+        self._starting: dict[str, asyncio.Future[Any]] = {}
         self.secret = b""
 
     # ------------------------------------------------------------------ lifecycle
@@ -252,6 +254,12 @@ class Runtime:
         ``fresh_name``: the name is a new UUID, no execution can have it (no lookup)."""
         existing = self.open.get(arn)
         if existing is not None:
+            starting = self._starting.get(arn)
+            if starting is not None:  # its start is being written: answer once it is
+                try:
+                    await asyncio.shield(starting)
+                except writes.NameTaken:
+                    return self._name_was_taken(arn, input_text)
             if existing.closed or existing.input != input_text:
                 raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
             return Started(arn, existing.info.start_time.timestamp())
@@ -292,14 +300,21 @@ class Runtime:
         )  # fmt: skip
         closing = self._closing(ex, transition, ctx)
         batch = writes.start_execution(record, transition.events, packed, closing)
+        written = self._commit(ex, transition, batch, answer_first=True)
+        self._starting[arn] = written
+        written.add_done_callback(lambda _: self._starting.pop(arn, None))
         try:
-            await asyncio.shield(self._commit(ex, transition, batch, answer_first=True))
+            await asyncio.shield(written)
         except writes.NameTaken:
-            known = self._name_taken(arn, input_text)
-            if known is None:  # taken by a start written in the same commit
-                raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'") from None
-            return known
+            return self._name_was_taken(arn, input_text)
         return Started(arn, start_date)
+
+    def _name_was_taken(self, arn: str, input_text: str) -> Started:
+        """The answer to a start the store refused (:class:`writes.NameTaken`)."""
+        known = self._name_taken(arn, input_text)
+        if known is None:  # taken by a start written in the same commit
+            raise ExecutionAlreadyExists(f"Execution Already Exists: '{arn}'")
+        return known
 
     def _name_taken(self, arn: str, input_text: str) -> Started | None:
         """StartExecution of a stored execution's name: the same call again while it runs
