@@ -37,10 +37,7 @@ def test_group_commit_keeps_order_and_isolates_failures(tmp_path: Path) -> None:
             writes.start_execution(record, [{"id": 1, "type": "ExecutionStarted"}], b"{}", None)
         )
         # The same ARN again (a name used before): fails alone and writes nothing.
-        again = ExecutionRecord(
-            store.new_execution_id(), "arn:e", "arn:m", "r1", "e", "role", "RUNNING", "{}",
-            None, None, None, 1.0, None,
-        )  # fmt: skip
+        again = record._replace(id=store.new_execution_id())
         dup = store.submit(
             writes.start_execution(again, [{"id": 1, "type": "ExecutionStarted"}], b"{}", None)
         )
