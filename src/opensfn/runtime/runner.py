@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -302,12 +303,16 @@ class Runtime:
         batch = writes.start_execution(record, transition.events, packed, closing)
         written = self._commit(ex, transition, batch, answer_first=True)
         self._starting[arn] = written
-        written.add_done_callback(lambda _: self._starting.pop(arn, None))
+        written.add_done_callback(functools.partial(self._started_written, arn))
         try:
             await asyncio.shield(written)
         except writes.NameTaken:
             return self._name_was_taken(arn, input_text)
         return Started(arn, start_date)
+
+    def _started_written(self, arn: str, written: asyncio.Future[Any]) -> None:
+        if self._starting.get(arn) is written:  # (not a later start of the same name)
+            del self._starting[arn]
 
     def _name_was_taken(self, arn: str, input_text: str) -> Started:
         """The answer to a start the store refused (:class:`writes.NameTaken`)."""
