@@ -6,6 +6,7 @@ import asyncio
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -206,6 +207,125 @@ def test_start_answers_once_its_start_is_committed_and_the_run_follows(tmp_path:
         assert first == again
         new_rec = store.get_execution(new_arn)
         assert new_rec is not None and new_rec.start_date == first.start_date
+        await runtime.shutdown()
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def _runtime_machine(definition: dict[str, Any], name: str = "m") -> tuple[Any, Any, str]:
+    """A machine and revision record for the runtime tests, and an execution ARN prefix."""
+    from opensfn.store.records import MachineRecord, RevisionRecord
+
+    arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}"
+    revision = RevisionRecord(arn, "1", json.dumps(definition), "arn:role", "{}", "{}", 1.0)
+    machine = MachineRecord(arn, "us-east-1", "123456789012", name, "STANDARD", "1",
+                            False, "ACTIVE", 1.0, 1)  # fmt: skip
+    return machine, revision, arn.replace(":stateMachine:", ":execution:") + ":"
+
+
+def test_a_first_task_is_scheduled_in_the_start_and_other_first_states_run_after(
+    tmp_path: Path,
+) -> None:
+    """Entering a Task or a Wait only schedules work: the start writes it in its own
+    commit. A first Map (or any state that computes) runs after the answer."""
+    from opensfn.runtime.runner import Runtime
+
+    activity = "arn:aws:states:us-east-1:123456789012:activity:work"
+
+    async def scenario() -> None:
+        store = open_store(tmp_path / "r.db")
+        runtime = Runtime(store, wait_scale=1.0)
+        await runtime.start()
+
+        def committed(arn: str) -> list[str]:
+            rec = store.get_execution(arn)
+            assert rec is not None
+            return [json.loads(b)["type"] for _, b in store.get_events(rec.id, 0, 100, False)]
+
+        task = {
+            "StartAt": "T",
+            "States": {"T": {"Type": "Task", "Resource": activity, "End": True}},
+        }
+        machine, revision, prefix = _runtime_machine(task, "task")
+        await runtime.start_execution(machine, revision, prefix + "t", "t", "{}")
+        assert committed(prefix + "t") == [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "ActivityScheduled",
+        ]
+        assert runtime.queues.queued(activity) == 1  # handed to the queue once committed
+
+        wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}
+        machine, revision, prefix = _runtime_machine(wait, "wait")
+        await runtime.start_execution(machine, revision, prefix + "w", "w", "{}")
+        assert committed(prefix + "w") == ["ExecutionStarted", "WaitStateEntered"]
+
+        items = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+        fanout = {"Type": "Map", "ItemProcessor": items, "End": True}
+        machine, revision, prefix = _runtime_machine(
+            {"StartAt": "M", "States": {"M": fanout}}, "map"
+        )
+        await runtime.start_execution(machine, revision, prefix + "m", "m", "[1, 2, 3]")
+        assert committed(prefix + "m") == ["ExecutionStarted"]
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if committed(prefix + "m")[-1] == "ExecutionSucceeded":
+                break
+        assert committed(prefix + "m").count("MapIterationSucceeded") == 3
+        await runtime.shutdown()
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_write_queued_after_a_failed_one_of_the_same_execution_is_not_committed(
+    tmp_path: Path,
+) -> None:
+    """Group commit rolls a failing write back alone; a later write of the same execution
+    in the same commit must fail with it, or the history would skip the lost step."""
+    from opensfn.engine.protocol import Transition
+    from opensfn.runtime.runner import Runtime, WriteSkipped
+
+    wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}
+
+    async def scenario() -> None:
+        store = open_store(tmp_path / "r.db")
+        runtime = Runtime(store, wait_scale=1.0)
+        await runtime.start()
+        machine, revision, prefix = _runtime_machine(wait)
+        await runtime.start_execution(machine, revision, prefix + "a", "a", "{}")
+        await runtime.start_execution(machine, revision, prefix + "b", "b", "{}")
+        a, b = runtime.open[prefix + "a"], runtime.open[prefix + "b"]
+        rec_a = store.get_execution(prefix + "a")
+        assert rec_a is not None
+        before = len(store.get_events(rec_a.id, 0, 100, False))
+
+        def failing(conn: Any) -> None:
+            conn.execute(
+                "INSERT INTO events (execution_id, id, body) VALUES (?, 1000, '{}')", (a.id,)
+            )
+            raise RuntimeError("disk trouble")
+
+        def later(conn: Any) -> None:
+            conn.execute(
+                "INSERT INTO events (execution_id, id, body) VALUES (?, 1001, '{}')", (a.id,)
+            )
+
+        def other(conn: Any) -> str:
+            return "written"
+
+        nothing = Transition(a.state)
+        results = await asyncio.gather(
+            runtime._commit(a, nothing, failing),
+            runtime._commit(a, nothing, later),
+            runtime._commit(b, Transition(b.state), other),
+            return_exceptions=True,
+        )
+        assert [type(r) for r in results] == [RuntimeError, WriteSkipped, str]
+        assert len(store.get_events(rec_a.id, 0, 2000, False)) == before  # neither landed
+        assert prefix + "a" not in runtime.open  # resumes from the store on restart
+        assert prefix + "b" in runtime.open
         await runtime.shutdown()
         await store.close()
 

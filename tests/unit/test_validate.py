@@ -124,6 +124,17 @@ def test_express_rejects_sync_and_callbacks() -> None:
     assert validate_definition(json.dumps(machine({"S": sync})), "STANDARD") == []
 
 
+def test_express_rejects_activities() -> None:
+    # Express workflows have no activity workers: AWS refuses the machine at creation.
+    activity = "arn:aws:states:us-east-1:123456789012:activity:work"
+    work = {"Type": "Task", "Resource": activity, "End": True}
+    assert create_message(machine({"Work": work}), "EXPRESS") == PREFIX + (
+        "'SCHEMA_VALIDATION_FAILED: Express state machine does not support Activity ARN "
+        "at /States/Work/Resource'"
+    )
+    assert validate_definition(json.dumps(machine({"Work": work})), "STANDARD") == []
+
+
 def map_with_label(label: str) -> str:
     processor = {
         "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},

@@ -145,7 +145,10 @@ def resource_problem(resource: str) -> str | None:
 
 
 def express_problem(resource: str) -> str | None:
-    """Why an EXPRESS machine refuses ``resource`` (a .sync or callback pattern), or None."""
+    """Why an EXPRESS machine refuses ``resource`` (an activity, a .sync or callback
+    pattern: Express workflows run none of them), or None."""
+    if _ACTIVITY.match(resource):
+        return "Express state machine does not support Activity ARN"
     if resource.endswith(".waitForTaskToken"):
         # AWS's message really ends with a space before " at /States/...".
         return "Express state machine does not support '.waitForTaskToken' service integration "

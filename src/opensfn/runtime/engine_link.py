@@ -70,3 +70,10 @@ def has_map_runs(machine: Any) -> bool:
         for sc in machine.scopes.values()
         for st in sc.states.values()
     )
+
+
+def first_state_waits(machine: Any) -> bool:
+    """Is the machine's first state a Task or a Wait (entering it only hands work out or
+    arms a timer)?"""
+    scope = machine.scope(machine.root)
+    return bool(scope.states[scope.start_at].type in ("Task", "Wait"))

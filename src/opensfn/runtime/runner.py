@@ -46,15 +46,16 @@ from opensfn.store.records import Closing, ExecutionRecord, MachineRecord, Revis
 from opensfn.store.sqlite import Store
 
 LOG = logging.getLogger("opensfn.runtime")
-# Events StartExecution computes before it answers: ExecutionStarted alone. The answer waits
-# only for the start's commit and the states run after it, as with AWS (whose answer never
-# waits for a state). Measured with sfnbench on this 2-core machine, against computing up to
-# 200 events first: StartExecution p50 through boto3 4.4 -> 3.1-3.5 ms, for ~10% more server
-# CPU per execution in pass-chain (the run commits apart from its start when the server is
-# idle) and ~5% per activity task; a lean client that sends its next start at once gains
-# nothing (the run before it is still being written).
+# Events StartExecution computes before it answers: ExecutionStarted, and the entry of the
+# first state when it is a Task or a Wait (entering one only schedules work or a timer,
+# written in the start's commit). Any other first state runs after the answer, as with AWS
+# (whose answer never waits for a state). Measured with sfnbench on this 2-core machine:
+# against computing up to 200 events first, StartExecution p50 through boto3 4.4 -> 3.1-3.5
+# ms (a slower day); entering a first Task in the start too: activity-roundtrip 1.46 -> 1.3
+# ms of server CPU per task, and the task reaches its worker one commit sooner; entering a
+# first Pass would cost StartExecution ~60 us of its 1.15 ms p50.
 START_INLINE_EVENTS = 0
-
+START_INLINE_EVENTS_WAITING = 1
 
 _NO_TASKS: frozenset[str] = frozenset()
 
@@ -75,6 +76,8 @@ class OpenExecution:
     stop_date: float | None = None
     tasks: frozenset[str] = _NO_TASKS
     """The ids of the tasks that wait for an answer (read without decoding the state)."""
+    broken: bool = False
+    """A write of this execution failed: the writes queued after it must not commit."""
 
     @property
     def state(self) -> dict[str, Any]:
@@ -285,9 +288,12 @@ class Runtime:
         try:
             machine = self.machine(revision)
             # The run of states goes on after the answer (see START_INLINE_EVENTS).
-            transition = engine_link.start(
-                machine, info, input_text, ctx, inline_events=START_INLINE_EVENTS
+            budget = (
+                START_INLINE_EVENTS_WAITING
+                if engine_link.first_state_waits(machine)
+                else START_INLINE_EVENTS
             )
+            transition = engine_link.start(machine, info, input_text, ctx, inline_events=budget)
         except Exception as exc:
             LOG.exception("engine failed to start %s", arn)
             raise InternalFailure("The engine failed to start the execution.") from exc
@@ -387,23 +393,21 @@ class Runtime:
 
         ``answer_first``: carry them out one loop turn later, after the caller waiting on
         the commit has answered (StartExecution's answer is then written before a yielded
-        run of states goes on), whether or not that caller is still there."""
-        fut = self.store.submit(batch)
+        run of states goes on), whether or not that caller is still there. A write queued
+        after a failed one of the same execution fails too (:func:`_guarded`)."""
+        fut = self.store.submit(_guarded(ex, batch))
         self._pending.add(fut)
 
         def committed(f: asyncio.Future[Any]) -> None:
             self._pending.discard(f)
-            if not f.cancelled() and isinstance(f.exception(), writes.NameTaken):
-                if self.open.get(ex.info.execution_arn) is ex:  # never started: name taken
-                    del self.open[ex.info.execution_arn]
-                return
             if f.cancelled() or f.exception() is not None:
-                LOG.error(
-                    "write of %s failed: %r",
-                    ex.info.execution_arn,
-                    None if f.cancelled() else f.exception(),
-                )
-                self.open.pop(ex.info.execution_arn, None)  # resumes from the store on restart
+                ex.broken = True
+                exc = None if f.cancelled() else f.exception()
+                # Not started (name taken), or left to resume from the store on restart.
+                if self.open.get(ex.info.execution_arn) is ex:
+                    del self.open[ex.info.execution_arn]
+                if not isinstance(exc, writes.NameTaken | WriteSkipped):
+                    LOG.error("write of %s failed: %r", ex.info.execution_arn, exc)
                 return
             if ex.closed:
                 if self.open.get(ex.info.execution_arn) is ex:
@@ -497,3 +501,24 @@ class Runtime:
             except InternalFailure:
                 continue
             return self.make_token(account, task.execution_arn, task.task_id), task.input
+
+
+class WriteSkipped(Exception):
+    """Not written: an earlier write of the same execution failed."""
+
+
+def _guarded(ex: OpenExecution, batch: Any) -> Any:
+    """``batch``, unless an earlier write of ``ex`` failed (in the same group commit or
+    before); a failure marks ``ex`` so that the writes queued after it fail too (a
+    history never skips the step that failed to be written)."""
+
+    def run(conn: Any) -> Any:
+        if ex.broken:
+            raise WriteSkipped(ex.info.execution_arn)
+        try:
+            return batch(conn)
+        except BaseException:
+            ex.broken = True
+            raise
+
+    return run
