@@ -57,6 +57,12 @@ class Settings:
     """How long GetActivityTask waits for a task before answering with no token (AWS: 60 s).
     ``--activity-poll-seconds`` / ``OPENSFN_ACTIVITY_POLL_SECONDS``."""
 
+    expression_cpu_limit: float = 5.0
+    """Seconds of CPU time the JSONata expressions of one step may take; past it the
+    expression fails with ``States.QueryEvaluationError`` (a runaway expression would
+    otherwise stall every execution on the server); 0: no limit.
+    ``--expression-cpu-limit`` / ``OPENSFN_EXPRESSION_CPU_LIMIT``."""
+
     lambdas: str = ""
     """Local Python Lambda handlers, ``NAME=module:function`` separated by commas, called
     ``(event, context)`` like the Lambda runtime. ``--lambda NAME=module:function``

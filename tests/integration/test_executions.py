@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import PASS_MACHINE, wait_status
+from conftest import PASS_MACHINE, ROLE, wait_status
 
 WAIT_30 = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}
 
@@ -219,3 +219,40 @@ def test_wait_state_waits(sfn: Any, make_machine: Any, unique: Callable[[str], s
     assert sfn.describe_execution(executionArn=ex)["status"] == "RUNNING"
     d = wait_status(sfn, ex, timeout=5)
     assert (d["stopDate"] - d["startDate"]).total_seconds() >= 1.0
+
+
+def test_a_runaway_jsonata_expression_fails_its_state_and_the_server_goes_on(
+    tmp_path: Any,
+) -> None:
+    """An expression asking for unbounded work fails with States.QueryEvaluationError once
+    the step's CPU budget (--expression-cpu-limit) is spent: its Catch applies, and the
+    server answers again instead of stalling every execution."""
+    from live_server import Server
+
+    srv = Server(tmp_path / "budget.db", args=("--expression-cpu-limit", "0.5")).start()
+    try:
+        sfn = srv.client()
+        runaway = "{% $sum($map([1..9999999], function($x){ $count([1..9999999]) })) %}"
+        spin = {"StartAt": "S", "States": {"S": {"Type": "Pass", "Output": runaway, "End": True}}}
+        definition = {
+            "QueryLanguage": "JSONata",
+            "StartAt": "Spin",
+            "States": {
+                "Spin": {
+                    "Type": "Parallel", "Branches": [spin], "End": True,
+                    "Catch": [{"ErrorEquals": ["States.QueryEvaluationError"], "Next": "Caught",
+                               "Output": "{% $states.errorOutput %}"}],
+                },
+                "Caught": {"Type": "Pass", "End": True},
+            },
+        }  # fmt: skip
+        arn = sfn.create_state_machine(
+            name="spin", definition=json.dumps(definition), roleArn=ROLE
+        )["stateMachineArn"]
+        ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+        out = json.loads(wait_status(sfn, ex, timeout=30)["output"])
+        assert out["Error"] == "States.QueryEvaluationError"
+        assert "limit of 0.5 seconds of CPU time for one step" in out["Cause"]
+        assert sfn.list_state_machines()["stateMachines"]  # answering as before
+    finally:
+        assert srv.stop() == 0

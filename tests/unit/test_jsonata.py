@@ -306,3 +306,48 @@ def test_template_syntax_error_points_at_the_member() -> None:
     with pytest.raises(DefinitionError) as info:
         compile_template({"a/b": {"c": "{% 1 + %}"}}, "/States/S/Arguments", "Arguments")
     assert info.value.pointer == "/States/S/Arguments/a~1b/c"
+
+
+# --------------------------------------------------------------------------- CPU budget
+
+
+def test_a_runaway_expression_fails_when_the_steps_cpu_budget_is_spent() -> None:
+    """Unbounded work ends as States.QueryEvaluationError (Catch and Retry apply) instead
+    of holding the server's event loop; the next step has a whole budget again."""
+    import time
+
+    from opensfn.asl.jsonata import STEP_BUDGET
+
+    runaway = compile_expression(
+        "$sum($map([1..9999999], function($x){$count([1..9999999])}))", "/"
+    )
+    quick = compile_expression("$states.input.x + 1", "/")
+    saved = STEP_BUDGET.seconds
+    STEP_BUDGET.seconds = 0.3
+    try:
+        began = time.process_time()
+        with STEP_BUDGET, pytest.raises(WorkflowError) as caught:
+            runaway.evaluate(STATES, {}, FakeEnv(), "Output")
+        assert time.process_time() - began < 3
+        assert caught.value.error == "States.QueryEvaluationError"
+        assert caught.value.cause == (
+            f"The JSONata expression '{runaway.text}' specified for the field 'Output' threw an "
+            "error during evaluation: it ran past opensfn's limit of 0.3 seconds of CPU time "
+            "for one step (--expression-cpu-limit)"
+        )
+        with STEP_BUDGET:
+            assert quick.evaluate(STATES, {}, FakeEnv(), "Output") == 42
+        assert quick.evaluate(STATES, {}, FakeEnv(), "Output") == 42  # (no budget armed)
+        # Within one step the budget is renewed once, for what handles the failure (a
+        # Catch's Output); a second overrun leaves the rest of the step without one.
+        with STEP_BUDGET:
+            for attempt in range(2):
+                with pytest.raises(WorkflowError):
+                    runaway.evaluate(STATES, {}, FakeEnv(), "Output")
+                if attempt == 0:
+                    assert quick.evaluate(STATES, {}, FakeEnv(), "Output") == 42
+            with pytest.raises(WorkflowError, match=r"limit of 0\.3 seconds"):
+                quick.evaluate(STATES, {}, FakeEnv(), "Output")
+        assert time.process_time() - began < 5
+    finally:
+        STEP_BUDGET.seconds = saved

@@ -29,6 +29,8 @@ import itertools
 import json
 import math
 import re
+import signal
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -48,6 +50,95 @@ QUERY_EVALUATION_ERROR = "States.QueryEvaluationError"
 
 _FACTORY = jsonata2py.JsonataExpressionFactory()
 _MISSING = jsonata2py.MISSING
+
+
+# ---------------------------------------------------------------------- the CPU budget
+#
+# JSONata can ask for unbounded work (``$map([1..9999999], function($x){ $count([1..9999999])
+# })``), and expressions run on the server's one event loop: a runaway one would stall every
+# execution, and again after each restart. A step therefore runs under a budget of CPU time
+# (``CpuBudget``, armed by the runtime around each engine call): an expression still running
+# when it is spent, or started after, fails with States.QueryEvaluationError like any
+# JSONata error, so the state's Catch and Retry apply (with the budget renewed once). The budget is a one-shot
+# ITIMER_VIRTUAL (the process's user CPU; 0.6 us to arm and disarm): SIGVTALRM's handler
+# interrupts only JSONata evaluation, and only in the main thread, where Python runs
+# signal handlers; elsewhere, or when SIGVTALRM already has another owner, there is none.
+
+
+class _Overrun(BaseException):
+    """Raised inside a JSONata evaluation when the step's CPU budget is spent (a
+    BaseException, so that no ``except Exception`` on the way swallows it)."""
+
+
+_MAIN = threading.main_thread().ident
+_spent = False  # the budget of the step being run is spent
+_handler_state: list[bool] = []  # [installed] once decided: SIGVTALRM is ours, or not
+
+
+def _on_spent(signum: int, frame: Any) -> None:
+    # Runs in the main thread, between two bytecodes of whatever it was running: stop it
+    # only inside a JSONata evaluation (found on the stack, so the hot path pays nothing).
+    global _spent
+    _spent = True
+    while frame is not None:
+        if frame.f_code is _EVALUATE:
+            raise _Overrun
+        frame = frame.f_back
+
+
+def _can_arm() -> bool:
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if not _handler_state:
+        ours = signal.getsignal(signal.SIGVTALRM) in (signal.SIG_DFL, None)
+        if ours:
+            signal.signal(signal.SIGVTALRM, _on_spent)
+        _handler_state.append(ours)
+    return _handler_state[0]
+
+
+class CpuBudget:
+    """``with budget:`` runs an engine call under ``seconds`` of CPU time for its JSONata
+    (0: no limit). A ``with`` inside another shares the outer one's budget."""
+
+    __slots__ = ("_armed", "_depth", "_renewed", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._depth = 0
+        self._armed = False
+        self._renewed = False
+
+    def __enter__(self) -> None:
+        global _spent
+        self._depth += 1
+        if self._depth == 1 and self.seconds > 0 and _can_arm():
+            _spent = False
+            signal.setitimer(signal.ITIMER_VIRTUAL, self.seconds)
+            self._armed = True
+            self._renewed = False
+
+    def renew(self) -> None:
+        """After an expression was stopped: what follows in the step (the state's Catch,
+        its Retry) gets a fresh budget, once per step, so a step stays bounded by twice
+        the limit however many expressions it runs (a Map's iterations)."""
+        global _spent
+        if self._armed and not self._renewed:
+            self._renewed = True
+            _spent = False
+            signal.setitimer(signal.ITIMER_VIRTUAL, self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        global _spent
+        self._depth -= 1
+        if self._depth == 0 and self._armed:
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+            self._armed = False
+            _spent = False
+
+
+STEP_BUDGET = CpuBudget(5.0)
+"""The budget the runtime arms around every engine call (``--expression-cpu-limit``)."""
 
 
 class Env(Protocol):
@@ -320,7 +411,17 @@ class Expression:
         ``field`` the name AWS puts in the cause (``Output``, ``Assign/x``, ``Items``).
         """
         try:
+            if _spent and threading.get_ident() == _MAIN:
+                raise _Overrun
             result = self._compiled.evaluate(None, _Scope(states, variables, env))
+        except _Overrun:
+            STEP_BUDGET.renew()
+            limit = f"{STEP_BUDGET.seconds:g}"
+            raise self._error(
+                field,
+                f"threw an error during evaluation: it ran past opensfn's limit of {limit} "
+                "seconds of CPU time for one step (--expression-cpu-limit)",
+            ) from None
         except jsonata2py.JsonataError as exc:
             # AWS: ". CODE: message" after a coded JSONata error, ": message" otherwise
             text = _error_text(exc, self.text)
@@ -341,6 +442,7 @@ class Expression:
         )
 
 
+_EVALUATE = Expression.evaluate.__code__
 _CODES = re.compile(r"^(?:[STDU]\d{4}: )+")  # JSONata error codes, which AWS leaves out
 
 

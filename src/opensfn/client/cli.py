@@ -60,6 +60,13 @@ def cli() -> None:
     help="GetActivityTask long-poll [60; OPENSFN_ACTIVITY_POLL_SECONDS].",
 )
 @click.option(
+    "--expression-cpu-limit",
+    type=float,
+    default=None,
+    help="CPU seconds one step's JSONata may take; 0 = no limit "
+    "[5; OPENSFN_EXPRESSION_CPU_LIMIT].",
+)
+@click.option(
     "--auth",
     is_flag=True,
     default=None,

@@ -2,7 +2,9 @@
 
 Everything the runtime asks of the engine goes through these functions, so the
 contract (``engine.protocol``) is visible in one place and a different engine could
-be slotted in here.
+be slotted in here. Each engine call runs under the JSONata CPU budget
+(``asl.jsonata.CpuBudget``): a runaway expression fails its state instead of stalling
+the server.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from opensfn.asl import definition
+from opensfn.asl.jsonata import STEP_BUDGET
 from opensfn.engine import interpreter
 from opensfn.engine.protocol import Command, ExecutionInfo, StepContext, Transition, Trigger
 
@@ -29,21 +32,24 @@ def start(
 ) -> Transition:
     """``engine.interpreter.start``: ExecutionStarted and as far as the execution can go
     (``inline_events``: yield past that many events; the rest runs when its timer fires)."""
-    return interpreter.start(machine, info, input_text, ctx, inline_events=inline_events)
+    with STEP_BUDGET:
+        return interpreter.start(machine, info, input_text, ctx, inline_events=inline_events)
 
 
 def step(
     machine: Any, info: ExecutionInfo, state: dict[str, Any], trigger: Trigger, ctx: StepContext
 ) -> Transition:
     """``engine.interpreter.step``: apply one trigger."""
-    return interpreter.step(machine, info, state, trigger, ctx)
+    with STEP_BUDGET:
+        return interpreter.step(machine, info, state, trigger, ctx)
 
 
 def redrive(
     machine: Any, info: ExecutionInfo, state: dict[str, Any], ctx: StepContext
 ) -> Transition:
     """``engine.interpreter.redrive``: reopen a FAILED, TIMED_OUT or ABORTED execution."""
-    return interpreter.redrive(machine, info, state, ctx)
+    with STEP_BUDGET:
+        return interpreter.redrive(machine, info, state, ctx)
 
 
 def terminate(
@@ -55,7 +61,13 @@ def terminate(
     cause: str,
 ) -> Transition:
     """``engine.interpreter.terminate``: fail an open execution from outside."""
-    return interpreter.terminate(machine, info, state, ctx, error, cause)
+    with STEP_BUDGET:
+        return interpreter.terminate(machine, info, state, ctx, error, cause)
+
+
+def set_cpu_limit(seconds: float) -> None:
+    """CPU seconds one engine call's JSONata may take (``--expression-cpu-limit``; 0: none)."""
+    STEP_BUDGET.seconds = seconds
 
 
 def resume_commands(state: dict[str, Any]) -> list[Command]:

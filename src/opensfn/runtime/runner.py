@@ -148,6 +148,7 @@ class Runtime:
         self.integrations.runtime = self
         self.queues = ActivityQueues()
         self.timers = Timers(wait_scale, self._timer_fired)
+        engine_link.set_cpu_limit((settings or Settings()).expression_cpu_limit)
         self.open: dict[str, OpenExecution] = {}
         self.deleting: set[str] = set()  # machines DeleteStateMachine marked DELETING
         self._machines: dict[tuple[str, str], Any] = {}
