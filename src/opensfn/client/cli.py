@@ -63,8 +63,7 @@ def cli() -> None:
     "--expression-cpu-limit",
     type=float,
     default=None,
-    help="CPU seconds one step's JSONata may take; 0 = no limit "
-    "[5; OPENSFN_EXPRESSION_CPU_LIMIT].",
+    help="CPU seconds one step's JSONata may take; 0 = no limit [5; OPENSFN_EXPRESSION_CPU_LIMIT].",
 )
 @click.option(
     "--auth",
