@@ -113,6 +113,13 @@ def test_invalid_tokens_and_output(sfn: Any, make_machine: Any, activity: str) -
     with pytest.raises(ClientError) as exc:
         sfn.send_task_success(taskToken=task["taskToken"], output="{not json")
     assert error_of(exc)[0] == "InvalidOutput"
+    with pytest.raises(ClientError) as exc:  # nested deeper than opensfn handles
+        sfn.send_task_success(taskToken=task["taskToken"], output="[" * 300 + "]" * 300)
+    assert error_of(exc) == (
+        "InvalidOutput",
+        "Invalid Output: 'The output nests arrays and objects deeper than 254 levels, "
+        "the most opensfn supports'",
+    )
     sfn.stop_execution(executionArn=ex["executionArn"])
     with pytest.raises(ClientError) as exc:  # stopped execution: the task is gone
         sfn.send_task_success(taskToken=task["taskToken"], output="{}")

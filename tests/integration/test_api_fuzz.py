@@ -42,7 +42,17 @@ DEFINITIONS = [
     '{"Type": "Wait", "Seconds": 1, "End": true}',
     '{"Type": "Fail", "Error": "E"}',
 ]
-JSON_TEXTS = ['{"a": 1}', "[]", "null", "1e999", '"x"', "{", '{"a": "\\ud800"}', "{}" * 3]
+JSON_TEXTS = [
+    '{"a": 1}',
+    "[]",
+    "null",
+    "1e999",
+    '"x"',
+    "{",
+    '{"a": "\\ud800"}',
+    "{}" * 3,
+    "[" * 300 + "]" * 300,
+]
 
 
 @pytest.fixture

@@ -256,3 +256,33 @@ def test_a_runaway_jsonata_expression_fails_its_state_and_the_server_goes_on(
         assert sfn.list_state_machines()["stateMachines"]  # answering as before
     finally:
         assert srv.stop() == 0
+
+
+def test_data_nested_too_deep_is_refused_where_it_comes_in(
+    sfn: Any, server: Any, make_machine: Any
+) -> None:
+    """JSON nesting deeper than opensfn handles (254 levels) gets a clear 400 where it
+    enters, never a 500; one a definition builds ends its execution FAILED, not hanging."""
+    deep = '{"a":' * 300 + "1" + "}" * 300
+    arn = make_machine(PASS_MACHINE)
+    with pytest.raises(ClientError) as err:
+        sfn.start_execution(stateMachineArn=arn, input=deep)
+    assert err.value.response["Error"]["Code"] == "InvalidExecutionInput"
+    assert "deeper than 254 levels" in err.value.response["Error"]["Message"]
+    sfn.start_execution(stateMachineArn=arn, input='{"a":' * 200 + "1" + "}" * 200)  # fine
+
+    with pytest.raises(ClientError) as err:  # (TestState's endpoint has no "sync-" prefix)
+        server.client(inject_host_prefix=False).test_state(
+            definition=json.dumps({"Type": "Pass", "End": True}), input=deep
+        )
+    assert err.value.response["Error"]["Code"] == "InvalidExecutionInput"
+
+    template: dict[str, Any] = {"a": 1}
+    for _ in range(300):
+        template = {"x": template}
+    nested = make_machine(
+        {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": template, "End": True}}}
+    )
+    ex = sfn.start_execution(stateMachineArn=nested)["executionArn"]
+    failed = wait_status(sfn, ex, "FAILED")
+    assert failed["error"] == "States.Runtime"

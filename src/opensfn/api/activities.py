@@ -12,6 +12,7 @@ from opensfn.api import arns, pagination
 from opensfn.api.context import RequestContext
 from opensfn.api.executions import MAX_PAYLOAD_BYTES
 from opensfn.api.tags import check_tag_count, tag_pairs
+from opensfn.asl.payload import MAX_DEPTH, too_deep
 from opensfn.engine.protocol import TaskFailed, TaskHeartbeat, TaskSucceeded, Trigger
 from opensfn.errors import ActivityDoesNotExist, InvalidOutput, InvalidToken, TaskTimedOut
 from opensfn.runtime import tokens
@@ -119,6 +120,11 @@ async def send_task_success(ctx: RequestContext, p: dict[str, Any]) -> dict[str,
         orjson.loads(output)
     except orjson.JSONDecodeError as exc:
         raise InvalidOutput(f"Invalid Output: '{exc}'") from None
+    if too_deep(output):
+        raise InvalidOutput(
+            f"Invalid Output: 'The output nests arrays and objects deeper than {MAX_DEPTH} "
+            "levels, the most opensfn supports'"
+        )
     return await _answer(ctx, p["taskToken"], lambda task_id: TaskSucceeded(task_id, output))
 
 

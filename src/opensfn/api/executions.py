@@ -11,6 +11,7 @@ import orjson
 from opensfn.api import arns, express, map_runs, pagination, versions
 from opensfn.api.context import RequestContext
 from opensfn.api.machines import get_machine
+from opensfn.asl.payload import MAX_DEPTH, too_deep
 from opensfn.errors import (
     ExecutionDoesNotExist,
     InvalidExecutionInput,
@@ -51,6 +52,11 @@ def check_input(text: str) -> str:
         orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from None
+    if too_deep(text):
+        raise InvalidExecutionInput(
+            "Invalid State Machine Execution Input: 'The input nests arrays and objects "
+            f"deeper than {MAX_DEPTH} levels, the most opensfn supports'"
+        )
     return text
 
 

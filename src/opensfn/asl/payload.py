@@ -14,12 +14,32 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from opensfn.asl.intrinsic_functions import compact_json
 from opensfn.asl.intrinsics import Env, Intrinsic, compile_intrinsic, is_intrinsic
 from opensfn.asl.jsonpath import Index, JsonPath, PathNotFound, Prop, compile_path
 from opensfn.errors import DefinitionError, WorkflowError
 
 Expression = JsonPath | Intrinsic
+
+MAX_DEPTH = 254
+"""How deep arrays and objects may nest in the data an execution receives: the depth
+orjson, which writes every payload, serialises. Deeper input is refused where it comes in
+(StartExecution, SendTaskSuccess, TestState) with a clear error, not failed later."""
+
+
+def too_deep(text: str) -> bool:
+    """Does the JSON ``text`` nest arrays and objects deeper than :data:`MAX_DEPTH`?"""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:  # cannot: the common case, no parse
+        return False
+    try:
+        orjson.dumps(orjson.loads(text))
+    except orjson.JSONEncodeError:
+        return True
+    except orjson.JSONDecodeError:
+        return False  # not JSON: the caller's own check says so
+    return False
 
 
 def compile_expression(expr: Any, field: str, pointer: str = "") -> Expression:

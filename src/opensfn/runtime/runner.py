@@ -12,7 +12,6 @@ after that step committed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import random
@@ -446,13 +445,31 @@ class Runtime:
         return self._commit(ex, t, writes.advance_execution(ex.id, t.events, packed, closing))
 
     def deliver(self, execution_arn: str, trigger: Trigger) -> None:
-        """Apply a trigger from inside the runtime (timers, dispatchers); failures are logged."""
+        """Apply a trigger from inside the runtime (timers, dispatchers). When the engine
+        cannot compute the step (logged by advance), the execution ends FAILED with
+        States.Runtime: nothing else would ever wake it."""
         ex = self.open.get(execution_arn)
         if ex is None or ex.closed:
             return
-        # A failure is logged by advance; the execution stays where it was.
-        with contextlib.suppress(InternalFailure):
+        try:
             self.advance(ex, trigger)
+        except InternalFailure:
+            self._fail_stuck(ex)
+
+    def _fail_stuck(self, ex: OpenExecution) -> None:
+        ctx = _context(self.secret, ex.info.execution_arn)
+        cause = (
+            "opensfn could not run the execution's next step (the server's log says why); "
+            "it was ended instead of being left waiting for nothing."
+        )
+        try:
+            t = engine_link.terminate(ex.machine, ex.info, ex.state, ctx, "States.Runtime", cause)
+        except Exception:
+            LOG.exception("cannot end %s either; it stays open", ex.info.execution_arn)
+            return
+        packed = ex.keep(t.state)
+        closing = self._closing(ex, t, ctx)
+        self._commit(ex, t, writes.advance_execution(ex.id, t.events, packed, closing))
 
     def _timer_fired(self, execution_arn: str, timer_id: str) -> None:
         self.deliver(execution_arn, TimerFired(timer_id))

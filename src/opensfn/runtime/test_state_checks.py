@@ -27,6 +27,8 @@ import botocore.session
 import orjson
 from botocore.model import Shape
 
+from opensfn.asl.payload import MAX_DEPTH, too_deep
+
 # Step Functions' service names (optimized and aws-sdk integrations) → botocore's, where
 # they differ. Rule: only names botocore spells differently are listed.
 _SERVICE_ALIASES = {
@@ -253,9 +255,15 @@ def select(req: Request) -> tuple[str, dict[str, Any], str | None]:
 
 def json_param(text: str, message: str) -> Any:
     try:
-        return orjson.loads(text)
+        value = orjson.loads(text)
     except orjson.JSONDecodeError:
         raise TestStateError(message) from None
+    if too_deep(text):
+        raise TestStateError(
+            f"{message}: arrays and objects nest deeper than {MAX_DEPTH} levels, "
+            "the most opensfn supports"
+        )
+    return value
 
 
 def check_context(context: Any, state: dict[str, Any]) -> None:
