@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -286,3 +287,9 @@ def test_data_nested_too_deep_is_refused_where_it_comes_in(
     ex = sfn.start_execution(stateMachineArn=nested)["executionArn"]
     failed = wait_status(sfn, ex, "FAILED")
     assert failed["error"] == "States.Runtime"
+    # The same where the start itself enters the first state (a Task): still a 200.
+    activity = sfn.create_activity(name=f"deep-{uuid.uuid4().hex[:8]}")["activityArn"]
+    work = {"Type": "Task", "Resource": activity, "Parameters": template, "End": True}
+    first = make_machine({"StartAt": "T", "States": {"T": work}})
+    ex = sfn.start_execution(stateMachineArn=first)["executionArn"]
+    assert wait_status(sfn, ex, "FAILED")["error"] == "States.Runtime"

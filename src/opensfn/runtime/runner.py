@@ -293,7 +293,17 @@ class Runtime:
                 if engine_link.first_state_waits(machine)
                 else START_INLINE_EVENTS
             )
-            transition = engine_link.start(machine, info, input_text, ctx, inline_events=budget)
+            try:
+                transition = engine_link.start(machine, info, input_text, ctx, inline_events=budget)
+            except Exception:
+                if budget == START_INLINE_EVENTS:
+                    raise
+                # The first state cannot be entered: start without it, so the start is
+                # answered and the run after it fails the execution (see deliver).
+                LOG.exception("engine failed to enter the first state of %s", arn)
+                transition = engine_link.start(
+                    machine, info, input_text, ctx, inline_events=START_INLINE_EVENTS
+                )
         except Exception as exc:
             LOG.exception("engine failed to start %s", arn)
             raise InternalFailure("The engine failed to start the execution.") from exc
