@@ -111,13 +111,26 @@ class Server:
 
     def __enter__(self) -> Server:
         self.tmp = Path(tempfile.mkdtemp(prefix="opensfn-bench-"))
+        return self._launch()
+
+    def kill_and_restart(self) -> float:
+        """kill -9, then start again on the same database and port; seconds until it answers."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()
+        began = time.monotonic()
+        self._launch()
+        return time.monotonic() - began
+
+    def _launch(self) -> Server:
+        assert self.tmp is not None
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSFN_")}
         env.update(CREDENTIALS)
         cmd = [self.python, "-m", "opensfn", "serve", "--port", str(self.port)]
         cmd += ["--db", str(self.tmp / "bench.db"), "--log-level", "warning", *self.args]
-        log = (self.tmp / "server.log").open("wb")
+        log = (self.tmp / "server.log").open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {(self.tmp / 'server.log').read_text()}")

@@ -2,9 +2,10 @@
 
 ``open_executions``: N executions open at once — 90% in a Wait state due at one common
 time, 10% on an activity task — started over 8 keep-alive connections. Reports the
-start rate, the server's resident memory idle / with all open / at peak, then answers
-the activity tasks, lets the Waits fire, and reports how long after the due time every
-execution had SUCCEEDED (and checks that each one did).
+start rate, the server's resident memory idle / with all open, then kills the server
+(kill -9) and starts it again on the same database (seconds until it answers, memory
+after), answers the activity tasks, lets the Waits fire, and reports how long after the
+due time every execution had SUCCEEDED (and checks that each one did) and the peak memory.
 
 ``long_history``: a Choice/Pass loop producing just under 25,000 events, then the full
 GetExecutionHistory (1,000 events per page) with the lean client and with boto3.
@@ -99,6 +100,12 @@ def open_executions(server: Server, n: int, settle_s: float = 20.0) -> dict[str,
     time.sleep(1.0)
     res["rss_all_open_mb"] = round(proc_rss_mb(server.pid), 1)
     peak = res["rss_all_open_mb"]
+    # kill -9 with all of them open, and start again: how soon it answers, with how much.
+    res["restart_after_kill_s"] = round(server.kill_and_restart(), 2)
+    raw.close()
+    raw = Raw(server.url)
+    res["rss_after_restart_mb"] = round(proc_rss_mb(server.pid), 1)
+    peak = max(peak, res["rss_after_restart_mb"])
 
     # Answer the activity tasks (their executions were open meanwhile).
     def answer(r: Raw, i: int) -> bool:

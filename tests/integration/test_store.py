@@ -61,7 +61,7 @@ def test_group_commit_keeps_order_and_isolates_failures(tmp_path: Path) -> None:
         rec = store.get_execution("arn:e")
         assert rec is not None
         assert (rec.status, rec.output, rec.stop_date) == ("SUCCEEDED", "1", 2.0)
-        assert store.running_executions() == []
+        assert list(store.running_executions()) == []
         await store.close()
 
     asyncio.run(scenario())
