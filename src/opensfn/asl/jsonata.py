@@ -90,7 +90,8 @@ def _can_arm() -> bool:
     if threading.current_thread() is not threading.main_thread():
         return False
     if not _handler_state:
-        ours = signal.getsignal(signal.SIGVTALRM) in (signal.SIG_DFL, None)
+        vtalrm = getattr(signal, "SIGVTALRM", None)  # (none on Windows: no budget there)
+        ours = vtalrm is not None and signal.getsignal(vtalrm) in (signal.SIG_DFL, None)
         if ours:
             signal.signal(signal.SIGVTALRM, _on_spent)
         _handler_state.append(ours)
