@@ -570,3 +570,26 @@ def test_jsonata_catcher_fields_are_named_under_their_index() -> None:
     h.step(TaskFailed(task.task_id, "Boom", "c"))
     cause = h.closing()["executionFailedEventDetails"]["cause"]
     assert "specified for the field 'Catch[1]/Output' returned nothing (undefined)." in cause
+
+
+def test_map_iterations_past_the_event_budget_share_one_yield_timer() -> None:
+    """Iterations that yield in one call go on together when one timer fires: one more
+    step, not one step per iteration each reading and writing the whole state."""
+    items = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    fan = {
+        "Type": "Map", "ItemsPath": "$.items", "ItemProcessor": items, "ResultPath": "$.out",
+        "End": True,
+    }  # fmt: skip
+    n = 3000  # 4 events per iteration: past YIELD_EVENTS inside the one Map
+    h = Harness(machine({"M": fan}, start="M"))
+    h.start(json.dumps({"items": list(range(n))}))
+    assert h.status == "RUNNING"
+    assert h.last is not None
+    yields = [c for c in h.last.commands if isinstance(c, ScheduleTimer) and c.kind == "yield"]
+    assert len(yields) == 1 and YIELD_EVENTS < len(h.events) < YIELD_EVENTS + 10
+    assert h.fire_next_timer()
+    assert h.status == "SUCCEEDED"
+    assert [e["id"] for e in h.events] == list(range(1, len(h.events) + 1))
+    assert h.types.count("MapIterationSucceeded") == n
+    output = h.closing()["executionSucceededEventDetails"]["output"]
+    assert json.loads(output)["out"] == list(range(n))

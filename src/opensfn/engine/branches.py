@@ -75,7 +75,8 @@ def abort_children(run: Run, frame: Frame, path: list[str]) -> None:
     """Cancel every timer and task below ``frame`` (its children were given up)."""
     depth = len(path)
     for tid, t in list(run.state["timers"].items()):
-        if len(t["path"]) > depth and t["path"][:depth] == path:
+        # A yield timer shared with frames elsewhere stays: it skips the ones given up.
+        if all(len(p) > depth and p[:depth] == path for p in t.get("paths") or [t["path"]]):
             run.cancel_timer(tid)
     for task_id, t in list(run.state["tasks"].items()):
         if len(t["path"]) > depth and t["path"][:depth] == path:

@@ -72,6 +72,7 @@ class Run:
         self.yield_after = YIELD_EVENTS
         self._static: dict[str, Any] | None = None  # $$.Execution / $$.StateMachine
         self._iso: dict[float, str] = {}
+        self._yield_timer: str | None = None  # this call's one yield timer, once armed
 
     # ------------------------------------------------------------------ events
 
@@ -117,6 +118,19 @@ class Run:
     def schedule_timer(self, timer_id: str, path: list[str], due: float, kind: str) -> None:
         self.state["timers"][timer_id] = {"path": path, "due": due, "kind": kind}
         self.commands.append(ScheduleTimer(timer_id, datetime.fromtimestamp(due, tz=UTC), kind))
+
+    def yield_frame(self, path: list[str]) -> None:
+        """The frame at ``path`` stops here and goes on when this call's one yield timer
+        (due now) fires. One timer for every frame that yields in the call: 500 Map
+        iterations past the budget are one more step, not 500 steps each reading and
+        writing the whole state (measured: a 3,000-item Map peaked at 2.6 GB and ~1 s)."""
+        timers = self.state["timers"]
+        if self._yield_timer is None or self._yield_timer not in timers:
+            self._yield_timer = self.new_id("y")
+            self.schedule_timer(self._yield_timer, path, self.now, "yield")
+            timers[self._yield_timer]["paths"] = [path]
+        else:
+            timers[self._yield_timer]["paths"].append(path)
 
     def cancel_timer(self, timer_id: str) -> None:
         if self.state["timers"].pop(timer_id, None) is not None:
