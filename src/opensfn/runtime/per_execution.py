@@ -1,4 +1,4 @@
-"""Values keyed by (execution ARN, task id), found by execution."""
+"""Values keyed by (execution ARN, task id or state name), found by execution."""
 
 from __future__ import annotations
 
@@ -32,6 +32,10 @@ class PerExecution(Generic[V]):
         if not held:
             del self._by[execution_arn]
         return value
+
+    def drop(self, execution_arn: str) -> None:
+        """Forget everything ``execution_arn`` holds."""
+        self._by.pop(execution_arn, None)
 
     def task_ids(self, execution_arn: str) -> list[str]:
         """The task ids ``execution_arn`` holds values for (a copy: pop while iterating)."""

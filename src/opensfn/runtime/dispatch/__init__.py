@@ -142,8 +142,7 @@ def closed(host: DispatchHost, ex: Any, status: str, stop_date: float, output: s
         _cancel_call(host, arn, task_id)
     nested.parent_closed(state, arn)
     if state.test_cases.pop(arn, None) is not None:  # only mocked executions count calls
-        for key in [k for k in state.mock_calls if k[0] == arn]:
-            del state.mock_calls[key]
+        state.mock_calls.drop(arn)
     info = ex.info
     nested.child_closed(
         state,
@@ -174,4 +173,4 @@ def restore_test_case(
     counts = integrations_of(host).mock_calls
     for name, n in calls.items():
         if n:
-            counts[(rec.arn, name)] = n
+            counts.put(rec.arn, name, n)

@@ -78,7 +78,7 @@ class Integrations:
     pool: ThreadPoolExecutor
     running: PerExecution[asyncio.Task[None]] = field(default_factory=PerExecution)
     test_cases: dict[str, tuple[str, str]] = field(default_factory=dict)
-    mock_calls: dict[tuple[str, str], int] = field(default_factory=dict)
+    mock_calls: PerExecution[int] = field(default_factory=PerExecution)
     children: PerExecution[str] = field(default_factory=PerExecution)
     parents: dict[str, tuple[Any, str, str, str]] = field(default_factory=dict)
     runtime: Any = None  # the Standard runtime (nested executions start there)

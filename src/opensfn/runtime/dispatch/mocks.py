@@ -170,11 +170,10 @@ def lookup(host: h.DispatchHost, execution_arn: str, cmd: ScheduleTask) -> Mocke
     config = load(state.settings.mock_config)
     if config is None:
         return None
-    key = (execution_arn, cmd.state_name)
-    n = state.mock_calls.get(key, 0)
+    n = state.mock_calls.get(execution_arn, cmd.state_name) or 0
     answer = pick(config, selected[0], selected[1], cmd.state_name, n)
     if answer is not None:
-        state.mock_calls[key] = n + 1
+        state.mock_calls.put(execution_arn, cmd.state_name, n + 1)
     return answer
 
 
