@@ -117,10 +117,10 @@ async def send_task_success(ctx: RequestContext, p: dict[str, Any]) -> dict[str,
             f"Invalid Output: 'The output exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes'"
         )
     try:
-        orjson.loads(output)
+        value = orjson.loads(output)
     except orjson.JSONDecodeError as exc:
         raise InvalidOutput(f"Invalid Output: '{exc}'") from None
-    if too_deep(output):
+    if too_deep(output, value):
         raise InvalidOutput(
             f"Invalid Output: 'The output nests arrays and objects deeper than {MAX_DEPTH} "
             "levels, the most opensfn supports'"

@@ -49,10 +49,10 @@ def check_input(text: str) -> str:
             f"the maximum is {MAX_PAYLOAD_BYTES} bytes'"
         )
     try:
-        orjson.loads(text)
+        value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from None
-    if too_deep(text):
+    if too_deep(text, value):
         raise InvalidExecutionInput(
             "Invalid State Machine Execution Input: 'The input nests arrays and objects "
             f"deeper than {MAX_DEPTH} levels, the most opensfn supports'"

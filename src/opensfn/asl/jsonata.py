@@ -59,10 +59,11 @@ _MISSING = jsonata2py.MISSING
 # execution, and again after each restart. A step therefore runs under a budget of CPU time
 # (``CpuBudget``, armed by the runtime around each engine call): an expression still running
 # when it is spent, or started after, fails with States.QueryEvaluationError like any
-# JSONata error, so the state's Catch and Retry apply (with the budget renewed once). The budget is a one-shot
-# ITIMER_VIRTUAL (the process's user CPU; 0.6 us to arm and disarm): SIGVTALRM's handler
-# interrupts only JSONata evaluation, and only in the main thread, where Python runs
-# signal handlers; elsewhere, or when SIGVTALRM already has another owner, there is none.
+# JSONata error, so the state's Catch and Retry apply (the budget is renewed once for them).
+# The budget is a one-shot ITIMER_VIRTUAL (the process's user CPU; 0.6 us to arm and
+# disarm): SIGVTALRM's handler interrupts only JSONata evaluation, and only in the main
+# thread, where Python runs signal handlers; elsewhere, or when SIGVTALRM already has
+# another owner (or does not exist), there is no budget.
 
 
 class _Overrun(BaseException):
@@ -72,7 +73,7 @@ class _Overrun(BaseException):
 
 _MAIN = threading.main_thread().ident
 _spent = False  # the budget of the step being run is spent
-_handler_state: list[bool] = []  # [installed] once decided: SIGVTALRM is ours, or not
+_handler_ours: bool | None = None  # SIGVTALRM is ours (decided at the first arming)
 
 
 def _on_spent(signum: int, frame: Any) -> None:
@@ -87,15 +88,15 @@ def _on_spent(signum: int, frame: Any) -> None:
 
 
 def _can_arm() -> bool:
-    if threading.current_thread() is not threading.main_thread():
+    global _handler_ours
+    if threading.get_ident() != _MAIN:
         return False
-    if not _handler_state:
-        vtalrm = getattr(signal, "SIGVTALRM", None)  # (none on Windows: no budget there)
-        ours = vtalrm is not None and signal.getsignal(vtalrm) in (signal.SIG_DFL, None)
-        if ours:
+    if _handler_ours is None:
+        vtalrm = getattr(signal, "SIGVTALRM", None)  # (none on Windows)
+        _handler_ours = vtalrm is not None and signal.getsignal(vtalrm) in (signal.SIG_DFL, None)
+        if _handler_ours:
             signal.signal(signal.SIGVTALRM, _on_spent)
-        _handler_state.append(ours)
-    return _handler_state[0]
+    return _handler_ours
 
 
 class CpuBudget:

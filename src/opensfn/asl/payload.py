@@ -29,16 +29,15 @@ orjson, which writes every payload, serialises. Deeper input is refused where it
 (StartExecution, SendTaskSuccess, TestState) with a clear error, not failed later."""
 
 
-def too_deep(text: str) -> bool:
-    """Does the JSON ``text`` nest arrays and objects deeper than :data:`MAX_DEPTH`?"""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:  # cannot: the common case, no parse
+def too_deep(text: str, value: Any) -> bool:
+    """Does ``value``, parsed from the JSON ``text``, nest arrays and objects deeper than
+    :data:`MAX_DEPTH`?"""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:  # cannot: the common case, no walk
         return False
     try:
-        orjson.dumps(orjson.loads(text))
+        orjson.dumps(value)
     except orjson.JSONEncodeError:
         return True
-    except orjson.JSONDecodeError:
-        return False  # not JSON: the caller's own check says so
     return False
 
 

@@ -258,7 +258,7 @@ def json_param(text: str, message: str) -> Any:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
         raise TestStateError(message) from None
-    if too_deep(text):
+    if too_deep(text, value):
         raise TestStateError(
             f"{message}: arrays and objects nest deeper than {MAX_DEPTH} levels, "
             "the most opensfn supports"
