@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         with Server() as s:
             results["scale-history"] = scale.long_history(s)
         with Server() as s:
+            results["scale-map"] = scale.large_map(s)
+        with Server() as s:
             n = a.open or (10_000 if a.quick else 100_000)
             results["scale-open"] = scale.open_executions(s, n)
     for peer in a.peer:
