@@ -586,10 +586,26 @@ def test_map_iterations_past_the_event_budget_share_one_yield_timer() -> None:
     assert h.status == "RUNNING"
     assert h.last is not None
     yields = [c for c in h.last.commands if isinstance(c, ScheduleTimer) and c.kind == "yield"]
-    assert len(yields) == 1 and YIELD_EVENTS < len(h.events) < YIELD_EVENTS + 10
+    assert len(yields) == 1 and YIELD_EVENTS < len(h.events) < YIELD_EVENTS + 200
     assert h.fire_next_timer()
     assert h.status == "SUCCEEDED"
     assert [e["id"] for e in h.events] == list(range(1, len(h.events) + 1))
     assert h.types.count("MapIterationSucceeded") == n
     output = h.closing()["executionSucceededEventDetails"]["output"]
     assert json.loads(output)["out"] == list(range(n))
+
+
+def test_an_inline_map_runs_at_most_40_iterations_at_once() -> None:
+    """AWS: an inline Map supports up to 40 concurrent iterations, MaxConcurrency 0 (no
+    limit) or above 40 included; the next iteration starts as one ends."""
+    work = {"StartAt": "T", "States": {"T": task()}}
+    for given, running in ((0, 40), (100, 40), (10, 10)):
+        fan = {"Type": "Map", "MaxConcurrency": given, "ItemProcessor": work, "End": True}
+        h = Harness(machine({"M": fan}, start="M"))
+        h.start(json.dumps(list(range(100))))
+        assert len(h.pending_tasks()) == running
+        first = h.pending_tasks()[0]
+        h.succeed(first.task_id, '"done"')
+        pending = h.pending_tasks()
+        assert len(pending) == running and first.task_id not in [t.task_id for t in pending]
+        assert h.types.count("MapIterationStarted") == running + 1

@@ -422,6 +422,12 @@ def _item_input(run: Run, frame: Frame, state: State, eff: Any, index: int, item
     )
 
 
+# AWS: "In Inline mode, the Map state supports up to 40 concurrent iterations." It also
+# keeps what every step reads and writes small: a Map of 1,000 Tasks holds 40 running
+# iterations in its state, not 1,000.
+INLINE_CONCURRENCY = 40
+
+
 def _progress_map(run: Run, frame: Frame, path: list[str], state: State) -> None:
     m = frame["map"]
     children: dict[str, Frame] = frame["children"]
@@ -430,10 +436,14 @@ def _progress_map(run: Run, frame: Frame, path: list[str], state: State) -> None
         if _settle(run, frame, path, state, key):
             return
     # Iterations start in batches as concurrency allows: AWS records every
-    # MapIterationStarted of a batch before the iterations' own events.
+    # MapIterationStarted of a batch before the iterations' own events. An inline Map runs
+    # at most INLINE_CONCURRENCY iterations at once, as AWS's does.
+    conc = m["conc"]
+    if not m["dist"] and not 0 < conc <= INLINE_CONCURRENCY:
+        conc = INLINE_CONCURRENCY
     while True:
         batch: list[str] = []
-        while m["next"] < len(m["items"]) and (m["conc"] <= 0 or m["running"] < m["conc"]):
+        while m["next"] < len(m["items"]) and (conc <= 0 or m["running"] < conc):
             i = m["next"]
             m["next"] = i + 1
             try:
