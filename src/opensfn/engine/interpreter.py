@@ -129,38 +129,37 @@ def step(
     frame = at(state, path)
     if frame is None:
         return Transition(state=state)
-    _advance_up(run, frame, path)
+    advance(run, frame, path)
+    _advance_ancestors(run, [path])
     return _finish(run)
 
 
 def _resume_yielded(run: Run, paths: list[list[str]]) -> None:
     """Run on every frame that yielded (in the order they did, skipping any given up
-    since), then each of their ancestors once, deepest first: a Map's progress is checked
-    once for all its resumed iterations, not once per iteration (5,000 of them: O(n²))."""
-    state = run.state
-    ancestors: dict[tuple[str, ...], None] = {}
+    since), then their ancestors: a Map's progress is checked once for all its resumed
+    iterations, not once per iteration (5,000 of them: O(n²))."""
+    resumed = []
     for path in paths:
-        frame = at(state, path)
+        frame = at(run.state, path)
         if frame is None or frame["phase"] != "yield":
             continue
         frame["phase"] = "enter"
         advance(run, frame, path)
+        resumed.append(path)
+    _advance_ancestors(run, resumed)
+
+
+def _advance_ancestors(run: Run, paths: list[list[str]]) -> None:
+    """Advance each ancestor of ``paths`` once, deepest first (a branch's end moves its
+    parent, whose end moves its own)."""
+    ancestors: dict[tuple[str, ...], None] = {}
+    for path in paths:
         for depth in range(len(path) - 1, -1, -1):
             ancestors.setdefault(tuple(path[:depth]), None)
     for key in sorted(ancestors, key=len, reverse=True):
-        parent = at(state, list(key))
+        parent = at(run.state, list(key))
         if parent is not None:
             advance(run, parent, list(key))
-
-
-def _advance_up(run: Run, frame: Frame, path: list[str]) -> None:
-    """Run ``frame`` on, then each of its ancestors (a branch's end moves its parent)."""
-    state = run.state
-    advance(run, frame, path)
-    for depth in range(len(path) - 1, -1, -1):
-        parent = at(state, path[:depth])
-        if parent is not None:
-            advance(run, parent, path[:depth])
 
 
 def redrive(
