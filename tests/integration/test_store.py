@@ -87,7 +87,7 @@ def test_durability_setting(tmp_path: Path) -> None:
     for synchronous, level in (("FULL", 2), ("NORMAL", 1)):
         store = open_store(tmp_path / f"{synchronous}.db", synchronous)
         assert store.rows("PRAGMA synchronous") == [(level,)]
-        assert store._write.execute("PRAGMA synchronous").fetchone() == (level,)
+        assert store._conn.execute("PRAGMA synchronous").fetchone() == (level,)
         store.close_sync()
 
 
@@ -330,3 +330,52 @@ def test_a_write_queued_after_a_failed_one_of_the_same_execution_is_not_committe
         await store.close()
 
     asyncio.run(scenario())
+
+
+def test_one_process_owns_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store keeps SQLite's lock while it is open: a second server on the same file
+    is refused with a message that says why (instead of both handing out the same
+    execution ids), other readers wait, and once the first closes the file opens again."""
+    import time
+
+    from opensfn.api.app import App
+    from opensfn.config import Settings
+    from opensfn.store import dialect
+    from opensfn.store.sqlite import StoreInUse
+
+    setup = tuple(
+        "PRAGMA busy_timeout=200" if s.startswith("PRAGMA busy_timeout") else s
+        for s in dialect.setup_statements("sqlite")
+    )
+    monkeypatch.setitem(dialect.DIALECTS["sqlite"], "setup", setup)
+    db = tmp_path / "owned.db"
+    first = open_store(db)
+    assert not (tmp_path / "owned.db-shm").exists()  # the WAL index is the process's own
+    t0 = time.monotonic()
+    with pytest.raises(StoreInUse, match="in use by another process"):
+        open_store(db)
+    assert time.monotonic() - t0 < 3
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        sqlite3.connect(db, timeout=0.1).execute("SELECT COUNT(*) FROM executions").fetchone()
+
+    async def lifespan() -> list[dict[str, Any]]:
+        app = App(Settings(db=str(db)))
+        inbox = [{"type": "lifespan.startup"}]
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return inbox.pop(0)
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app({"type": "lifespan"}, receive, send)
+        return sent
+
+    (failed,) = asyncio.run(lifespan())
+    assert failed["type"] == "lifespan.startup.failed"
+    assert str(db) in failed["message"] and "another --db" in failed["message"]
+    first.close_sync()
+    again = open_store(db)
+    assert again.get_meta("nothing") is None
+    again.close_sync()

@@ -28,6 +28,7 @@ from opensfn.config import DURABILITY, Settings
 from opensfn.errors import (
     ApiError,
     InternalFailure,
+    OpensfnError,
     RequestEntityTooLarge,
     UnknownOperationException,
 )
@@ -209,6 +210,10 @@ class App:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
+                except OpensfnError as exc:  # what the operator must fix: said, no traceback
+                    LOG.error("start-up failed: %s", exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
                 except Exception as exc:
                     LOG.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})

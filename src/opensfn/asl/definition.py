@@ -160,6 +160,8 @@ class Machine:
     query_language: str = JSONPATH
     timeout_seconds: int | None = None
     comment: str | None = None
+    uses_jsonata: bool = True
+    """Has any state JSONata expressions (a JSONPath-only machine needs no CPU budget)."""
 
     def scope(self, scope_id: str) -> Scope:
         """The scope with this id."""
@@ -197,6 +199,11 @@ def load_machine(definition: str) -> Machine:
         query_language=lang,
         timeout_seconds=int(timeout) if isinstance(timeout, int | float) else None,
         comment=doc.get("Comment"),
+        uses_jsonata=any(
+            state.query_language == JSONATA
+            for scope in scopes.values()
+            for state in scope.states.values()
+        ),
     )
 
 

@@ -2,19 +2,27 @@
 
 Everything the runtime asks of the engine goes through these functions, so the
 contract (``engine.protocol``) is visible in one place and a different engine could
-be slotted in here. Each engine call runs under the JSONata CPU budget
-(``asl.jsonata.CpuBudget``): a runaway expression fails its state instead of stalling
-the server.
+be slotted in here. Each engine call of a machine with JSONata runs under the JSONata
+CPU budget (``asl.jsonata.CpuBudget``): a runaway expression fails its state instead of
+stalling the server. (A JSONPath-only machine has no expression that could run away:
+its calls skip the two timer system calls.)
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from opensfn.asl import definition
 from opensfn.asl.jsonata import STEP_BUDGET
 from opensfn.engine import interpreter
 from opensfn.engine.protocol import Command, ExecutionInfo, StepContext, Transition, Trigger
+
+_NO_BUDGET = nullcontext()
+
+
+def _budget(machine: Any) -> AbstractContextManager[None]:
+    return STEP_BUDGET if machine.uses_jsonata else _NO_BUDGET
 
 
 def load_machine(text: str) -> Any:
@@ -32,7 +40,7 @@ def start(
 ) -> Transition:
     """``engine.interpreter.start``: ExecutionStarted and as far as the execution can go
     (``inline_events``: yield past that many events; the rest runs when its timer fires)."""
-    with STEP_BUDGET:
+    with _budget(machine):
         return interpreter.start(machine, info, input_text, ctx, inline_events=inline_events)
 
 
@@ -40,7 +48,7 @@ def step(
     machine: Any, info: ExecutionInfo, state: dict[str, Any], trigger: Trigger, ctx: StepContext
 ) -> Transition:
     """``engine.interpreter.step``: apply one trigger."""
-    with STEP_BUDGET:
+    with _budget(machine):
         return interpreter.step(machine, info, state, trigger, ctx)
 
 
@@ -48,7 +56,7 @@ def redrive(
     machine: Any, info: ExecutionInfo, state: dict[str, Any], ctx: StepContext
 ) -> Transition:
     """``engine.interpreter.redrive``: reopen a FAILED, TIMED_OUT or ABORTED execution."""
-    with STEP_BUDGET:
+    with _budget(machine):
         return interpreter.redrive(machine, info, state, ctx)
 
 
@@ -61,7 +69,7 @@ def terminate(
     cause: str,
 ) -> Transition:
     """``engine.interpreter.terminate``: fail an open execution from outside."""
-    with STEP_BUDGET:
+    with _budget(machine):
         return interpreter.terminate(machine, info, state, ctx, error, cause)
 
 

@@ -14,14 +14,17 @@ import re
 # ``{n}`` in ``set_version`` is replaced by the migration number.
 DIALECTS: dict[str, dict[str, tuple[str, ...] | str]] = {
     "sqlite": {
-        # WAL lets readers run beside the single writer; busy_timeout covers a second
-        # process briefly holding the write lock (e.g. a test opening the file).
-        # ``synchronous`` (FULL by default: a 200 survives kill -9 and power loss) is set
-        # after these by the store, from --durability.
+        # One process owns the file: exclusive locking (set before WAL mode, so the
+        # WAL index lives in the process's memory, not in a shared-memory file) takes the
+        # lock once and keeps it. busy_timeout: how long opening waits for a process that
+        # is letting the file go (a server shutting down). WAL: a commit appends to the
+        # log and fsyncs it once. ``synchronous`` (FULL by default: a 200 survives kill -9
+        # and power loss) is set after these by the store, from --durability.
         "setup": (
+            "PRAGMA locking_mode=EXCLUSIVE",
+            "PRAGMA busy_timeout=5000",
             "PRAGMA journal_mode=WAL",
             "PRAGMA foreign_keys=OFF",
-            "PRAGMA busy_timeout=5000",
         ),
         "begin_write": "BEGIN IMMEDIATE",
         "get_version": "PRAGMA user_version",
