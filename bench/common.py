@@ -12,18 +12,12 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from opensfn.testing import LocalServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SFNBENCH = ROOT.parent / "shared" / "bench" / "sfnbench.py"
@@ -35,13 +29,6 @@ CREDENTIALS = {
 }
 _TCK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def proc_cpu(pid: int) -> float:
@@ -90,67 +77,12 @@ def _self_cpu() -> float:
     return t.user + t.system
 
 
-@dataclass
-class Server:
-    """``opensfn serve`` in a subprocess with its own database; a context manager."""
+class Server(LocalServer):
+    """A benchmark's server: ``opensfn.testing.LocalServer`` (a fresh database in a
+    temporary directory, the durable defaults) logging warnings only."""
 
-    args: tuple[str, ...] = ()
-    python: str = sys.executable
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-    tmp: Path | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def __enter__(self) -> Server:
-        self.tmp = Path(tempfile.mkdtemp(prefix="opensfn-bench-"))
-        return self._launch()
-
-    def kill_and_restart(self) -> float:
-        """kill -9, then start again on the same database and port; seconds until it answers."""
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait()
-        began = time.monotonic()
-        self._launch()
-        return time.monotonic() - began
-
-    def _launch(self) -> Server:
-        assert self.tmp is not None
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSFN_")}
-        env.update(CREDENTIALS)
-        cmd = [self.python, "-m", "opensfn", "serve", "--port", str(self.port)]
-        cmd += ["--db", str(self.tmp / "bench.db"), "--log-level", "warning", *self.args]
-        log = (self.tmp / "server.log").open("ab")
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {(self.tmp / 'server.log').read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_opensfn/health", timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.tmp is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+    def __init__(self, args: tuple[str, ...] = (), **options: Any) -> None:
+        super().__init__(args=("--log-level", "warning", *args), **options)
 
 
 class Raw:

@@ -31,8 +31,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import api_cpu, micro, scale
-from bench.common import ROOT, Server, free_port
+from bench.common import ROOT, Server
 from bench.workloads import HEADLINES, run_sfnbench
+from opensfn.testing import free_port
 
 MOTO_VENV = Path("/tmp/moto525")
 

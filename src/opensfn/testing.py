@@ -8,15 +8,32 @@ the clock forward instead of sleeping, and tasks are answered by the test::
     task = h.pending_tasks()[0]
     h.succeed(task.task_id, '{"ok": true}')
     assert h.status == "SUCCEEDED"
+
+``LocalServer`` runs a real ``opensfn serve`` for code that talks to Step Functions
+through an SDK (a fresh database in a temporary directory, a free loopback port)::
+
+    with LocalServer() as server:
+        sfn = server.client()  # boto3, endpoint_url set, dummy credentials
+        ...
 """
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 from opensfn.asl.definition import Machine, load_machine
 from opensfn.engine import interpreter
@@ -166,3 +183,134 @@ class Harness:
     def closing(self) -> Event:
         """The last event (the closing one once the execution ended)."""
         return self.events[-1]
+
+
+# ---------------------------------------------------------------------- a real server
+
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "AKIDOPENSFNLOCAL",
+    "AWS_SECRET_ACCESS_KEY": "opensfn-local-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+"""What :class:`LocalServer` runs with and gives its clients (the server checks no
+signature unless started with ``--auth``)."""
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LocalServer:
+    """``opensfn serve`` in a subprocess, on a free loopback port.
+
+    ``db``: the database file (default: ``opensfn.db`` in a temporary directory, removed
+    when the server stops); ``args``: more ``opensfn serve`` flags (``OPENSFN_*``
+    variables of the caller's environment are not passed on, so only these count).
+    As a context manager it starts and stops the server; :meth:`start` again after
+    :meth:`kill` or :meth:`stop` reopens the same database on the same port. The
+    server's output goes to :attr:`log`.
+    """
+
+    db: Path | None = None
+    args: tuple[str, ...] = ()
+    port: int = field(default_factory=free_port)
+    python: str = sys.executable
+    """The Python that runs the server (another virtualenv, another version)."""
+    start_timeout: float = 60.0
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+    _tmp: Path | None = None
+
+    @property
+    def url(self) -> str:
+        """The endpoint: ``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        """The server process's id."""
+        assert self.proc is not None, "not started"
+        return self.proc.pid
+
+    def start(self) -> Self:
+        """Start the server and wait until it answers; raises RuntimeError if it does not
+        (the message holds its output)."""
+        if self.db is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="opensfn-"))
+            self.db = self._tmp / "opensfn.db"
+        self.log = self.db.with_suffix(f".{time.time_ns() // 1_000_000}.log")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSFN_")}
+        env.update(CREDENTIALS)
+        cmd = [self.python, "-m", "opensfn", "serve", "--port", str(self.port)]
+        cmd += ["--db", str(self.db), *self.args]
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"opensfn serve exited: {self.log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_opensfn/health", timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"opensfn serve did not answer in time: {self.log.read_text()}")
+
+    def stop(self) -> int:
+        """SIGTERM (the clean shutdown: writes drained, database closed); the exit code."""
+        assert self.proc is not None, "not started"
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return int(self.proc.returncode)
+
+    def kill(self) -> None:
+        """kill -9: no shutdown code runs (what a crash leaves behind)."""
+        assert self.proc is not None, "not started"
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def kill_and_restart(self) -> float:
+        """kill -9, then start again on the same database and port; seconds until it answers."""
+        self.kill()
+        began = time.monotonic()
+        self.start()
+        return time.monotonic() - began
+
+    def client(
+        self, service: str = "stepfunctions", region: str = "us-east-1", **config: Any
+    ) -> Any:
+        """A boto3 client of this server (no retries; ``config``: more botocore Config)."""
+        import boto3
+        from botocore.config import Config
+
+        options: dict[str, Any] = {"retries": {"max_attempts": 0}, "read_timeout": 90}
+        options.update(config)
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=region,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=Config(**options),
+        )
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.stop()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = self.db = None
