@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from opensfn import console
 from opensfn.api.access import AccessLog, request_id
 from opensfn.api.auth import authenticate, load_credentials
 from opensfn.api.context import RequestContext, Services
@@ -165,13 +166,17 @@ class App:
     # ------------------------------------------------------------------ requests
 
     async def handle(self, req: HttpRequest) -> Answer:
-        """The answer to one request: the API on ``POST /``, a health check, else 404/405."""
+        """The answer to one request: the API on ``POST /``, a health check, the web
+        console under ``/console/``, else 404/405."""
         if req.path == "/":
             if req.method == "POST":
                 return await self.api(req)
             return 405, _TEXT, b"Method Not Allowed"
-        if req.path == "/_opensfn/health" and req.method in ("GET", "HEAD"):
-            return _HEALTH
+        if req.method in ("GET", "HEAD"):
+            if req.path == "/_opensfn/health":
+                return _HEALTH
+            if req.path.startswith(console.PREFIX) or req.path == console.PREFIX[:-1]:
+                return console.serve(req.path)
         return 404, _TEXT, b"Not Found"
 
     async def api(self, req: HttpRequest) -> Answer:
