@@ -455,6 +455,32 @@ def test_distributed_map_exit_chains_to_map_run_started() -> None:
     assert by_type["MapStateExited"]["previousEventId"] == by_type["MapIterationSucceeded"]["id"]
 
 
+def test_nothing_inside_a_distributed_iteration_reaches_the_parents_history() -> None:
+    """A Parallel or an inline Map inside a Distributed Map's item processor runs in the
+    child workflow: the parent records the Map Run only (their Pass states leaked)."""
+    inner_map = {"StartAt": "X", "States": {"X": {"Type": "Pass", "End": True}}}
+    processor = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "Par",
+        "States": {
+            "Par": {
+                "Type": "Parallel",
+                "Branches": [{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}],
+                "Next": "Inner",
+            },
+            "Inner": {"Type": "Map", "ItemProcessor": inner_map, "End": True},
+        },
+    }
+    h = Harness(machine({"M": {"Type": "Map", "ItemProcessor": processor, "End": True}}, "M"))
+    h.start("[[1], [2]]")
+    assert h.status == "SUCCEEDED"
+    assert h.types == [
+        "ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted",
+        "MapRunSucceeded", "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded",
+    ]  # fmt: skip
+    assert h.closing()["executionSucceededEventDetails"]["output"] == "[[[1]],[[2]]]"
+
+
 def test_start_yields_past_its_inline_budget_and_the_history_goes_on() -> None:
     """What a server answers StartExecution with: at most the budget of events; the rest
     follows when the yield timer fires, with an unbroken history."""

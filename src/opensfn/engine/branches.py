@@ -61,6 +61,8 @@ def _child(scope_id: str, run: Run, value: Any, last: int, parent: Frame, **extr
     if outer:
         child["vars_outer"] = outer
     child.update(extra)
+    if parent.get("silent"):  # inside a Distributed Map's iteration: not the parent's history
+        child["silent"] = True
     return child
 
 
