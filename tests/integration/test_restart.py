@@ -323,3 +323,43 @@ def test_nothing_acknowledged_under_load_is_lost_at_kill(fresh: Any) -> None:
         kinds = [e["type"] for e in events]
         assert kinds.count("ExecutionStarted") == kinds.count("ActivitySucceeded") == 1
         assert kinds.count("ActivityStarted") <= kinds.count("ActivityScheduled")
+
+
+def test_a_distributed_maps_children_survive_kill_9(tmp_path: Path) -> None:
+    """Children waiting on an activity when the server is killed: after the restart they
+    are not resumed as executions of their own (their state is the parent's), and their
+    rows and histories go on and close as the parent's Map Run goes on."""
+    db = tmp_path / "children.db"
+    args = ("--activity-poll-seconds", "1")
+    with Server(db, args=args) as srv:
+        sfn = srv.client()
+        activity = sfn.create_activity(name="child-work")["activityArn"]
+        processor = {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Work",
+            "States": {"Work": {"Type": "Task", "Resource": activity, "End": True}},
+        }
+        definition = {
+            "StartAt": "M",
+            "States": {"M": {"Type": "Map", "ItemProcessor": processor, "End": True}},
+        }
+        arn = machine(sfn, "fan", definition)
+        parent = sfn.start_execution(stateMachineArn=arn, input="[1, 2]")["executionArn"]
+        wait_event(sfn, parent, "MapRunStarted")
+        srv.kill_and_restart()
+        sfn = srv.client()
+        (run,) = sfn.list_map_runs(executionArn=parent)["mapRuns"]
+        children = sfn.list_executions(mapRunArn=run["mapRunArn"])["executions"]
+        assert [c["status"] for c in children] == ["RUNNING", "RUNNING"]
+        for _ in range(2):
+            task = sfn.get_activity_task(activityArn=activity, workerName="after")
+            sfn.send_task_success(taskToken=task["taskToken"], output=task["input"])
+        assert wait_status(sfn, parent, timeout=15)["output"] == "[1,2]"
+        for child in sfn.list_executions(mapRunArn=run["mapRunArn"])["executions"]:
+            assert child["status"] == "SUCCEEDED"
+            events = sfn.get_execution_history(executionArn=child["executionArn"])["events"]
+            assert [e["type"] for e in events] == [
+                "ExecutionStarted", "TaskStateEntered", "ActivityScheduled", "ActivityStarted",
+                "ActivitySucceeded", "TaskStateExited", "ExecutionSucceeded",
+            ]  # fmt: skip
+            assert [e["id"] for e in events] == list(range(1, 8))

@@ -103,6 +103,8 @@ async def describe_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str
         out["error"] = rec.error
     if rec.cause is not None:
         out["cause"] = rec.cause
+    if rec.map_run_arn is not None:
+        out["mapRunArn"] = rec.map_run_arn
     out["redriveCount"] = rec.redrive_count
     if rec.redrive_date is not None:
         out["redriveDate"] = rec.redrive_date
@@ -117,6 +119,11 @@ async def stop_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str, An
     """StopExecution: the execution ends ABORTED (a closed one is left as it is)."""
     arn = p["executionArn"]
     rec = _get(ctx, arn)
+    if rec.map_run_arn is not None and rec.status == "RUNNING":
+        raise ValidationException(
+            "opensfn runs a Map Run's child executions inside their parent: stop the parent "
+            "execution (or let the Map Run's failure tolerance end them)"
+        )
     ex = ctx.runtime.open.get(arn)
     if ex is not None and not ex.closed:
         stop_date = await ctx.runtime.stop_execution(ex, p.get("error"), p.get("cause"))
@@ -134,6 +141,8 @@ def _list_item(ctx: RequestContext, rec: ExecutionRecord) -> dict[str, Any]:
     }
     if rec.stop_date is not None:
         item["stopDate"] = rec.stop_date
+    if rec.map_run_arn is not None:  # a Distributed Map's child execution
+        return item
     source = vstore.get_source(ctx.store, rec.arn)
     if source is not None:
         item["stateMachineVersionArn"] = source.version_arn

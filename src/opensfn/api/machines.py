@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from opensfn.api import arns, pagination
+from opensfn.api import arns, map_runs, pagination
 from opensfn.api.context import RequestContext
 from opensfn.api.tags import check_tag_count, tag_pairs
 from opensfn.asl import validate
@@ -276,6 +276,19 @@ async def describe_state_machine_for_execution(
     rec = ctx.store.get_execution(arn)
     if rec is None:
         raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
+    if rec.map_run_arn is not None:  # a Distributed Map's child: its item processor
+        label, definition, parent = map_runs.child_machine(ctx, rec.map_run_arn)
+        return {
+            "stateMachineArn": rec.machine_arn,
+            "name": rec.machine_arn.rsplit(":", 1)[-1],
+            "definition": orjson.dumps(definition).decode(),
+            "roleArn": parent.role_arn,
+            "updateDate": parent.update_date,
+            "loggingConfiguration": orjson.loads(parent.logging),
+            "tracingConfiguration": orjson.loads(parent.tracing),
+            "mapRunArn": rec.map_run_arn,
+            "label": label,
+        }
     revision = ctx.store.get_revision(rec.machine_arn, rec.revision_id)
     if revision is None:
         raise InternalFailure(f"revision {rec.revision_id} of {rec.machine_arn} is missing")

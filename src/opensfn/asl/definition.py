@@ -125,6 +125,7 @@ class State:
     branches: tuple[str, ...] = ()  # scope ids
     processor: str | None = None  # scope id of the Map's ItemProcessor / Iterator
     processor_mode: str = "INLINE"
+    processor_execution_type: str = "STANDARD"  # a Distributed Map's child workflows
     items_path: jsonpath.JsonPath | None = None
     items: Any = None  # JSONata Items
     item_selector: Any = None  # payload.Template or jsonata.Template
@@ -440,6 +441,7 @@ def _load_map(
         kw["processor"] = pid
         cfg = proc.get("ProcessorConfig") or {}
         kw["processor_mode"] = cfg.get("Mode", "INLINE")
+        kw["processor_execution_type"] = cfg.get("ExecutionType", "STANDARD")
     kw["items_path"] = _path(raw, "ItemsPath")
     if "Items" in raw and lang == JSONATA:
         kw["items"] = jsonata.compile_template(raw["Items"], p + "/Items", "Items")

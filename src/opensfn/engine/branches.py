@@ -63,6 +63,8 @@ def _child(scope_id: str, run: Run, value: Any, last: int, parent: Frame, **extr
     child.update(extra)
     if parent.get("silent"):  # inside a Distributed Map's iteration: not the parent's history
         child["silent"] = True
+        if "cx" not in extra and parent.get("cx") is not None:  # but its child execution's
+            child["cx"] = parent["cx"]
     return child
 
 
@@ -83,7 +85,19 @@ def abort_children(run: Run, frame: Frame, path: list[str]) -> None:
     for task_id, t in list(run.state["tasks"].items()):
         if len(t["path"]) > depth and t["path"][:depth] == path:
             run.cancel_task(task_id)
+    if run.state.get("cx"):  # child executions of Distributed Maps given up: ABORTED
+        for child in frame.get("children", {}).values():
+            abort_child_executions(run, child)
     frame["children"] = {}
+
+
+def abort_child_executions(run: Run, frame: Frame) -> None:
+    """End every child execution still open in ``frame``'s subtree with ExecutionAborted."""
+    cx = frame.get("cx")
+    if cx is not None and cx in run.state.get("cx", {}):
+        run.close_child(cx, "ABORTED", {})
+    for child in frame.get("children", {}).values():
+        abort_child_executions(run, child)
 
 
 # ---------------------------------------------------------------------- Parallel
@@ -470,9 +484,14 @@ def _progress_map(run: Run, frame: Frame, path: list[str], state: State) -> None
                     update=False,
                 )
             key = str(i)
-            children[key] = _child(
-                state.processor or "", run, value, started, frame, idx=i, silent=m["dist"]
-            )
+            if m["dist"]:  # a child workflow: its own history (STANDARD) or none (EXPRESS)
+                children[key] = _child(
+                    state.processor or "", run, value, started, frame, idx=i, silent=True, cx=None
+                )
+                if state.processor_execution_type == "STANDARD":
+                    _open_child_execution(run, m, state, children[key], value)
+            else:
+                children[key] = _child(state.processor or "", run, value, started, frame, idx=i)
             m["running"] += 1
             if "inputs" in m:
                 m["inputs"][i] = value
@@ -489,6 +508,36 @@ def _progress_map(run: Run, frame: Frame, path: list[str], state: State) -> None
     _map_done(run, frame, path, state)
 
 
+def _open_child_execution(
+    run: Run, m: dict[str, Any], state: State, child: Frame, value: Any
+) -> None:
+    """Start the child execution of a Distributed Map iteration: named by a new UUID,
+    ``…:execution:<machine>/<map label>:<name>`` (the label part of its Map Run's ARN)."""
+    prefix, _, rest = str(m["run"]).partition(":mapRun:")
+    arn = f"{prefix}:execution:{rest.rsplit(':', 1)[0]}:{run.ctx.new_uuid()}"
+    count = 1
+    if state.item_batcher is not None and isinstance(value, dict):
+        count = len(value.get("Items") or ())
+    run.open_child(arn, m["run"], child, dumps(value), count)
+
+
+def _close_child_execution(run: Run, child: Frame) -> None:
+    cx = child.get("cx")
+    if cx is None:
+        return
+    if child["phase"] == "done":
+        text = child.get("text")
+        output = text if text is not None else dumps(child["out"])
+        run.close_child(cx, "SUCCEEDED", {"output": output, "outputDetails": {"truncated": False}})
+    else:
+        details = {
+            k: child[f]
+            for k, f in (("error", "err"), ("cause", "cause"))
+            if child.get(f) is not None
+        }
+        run.close_child(cx, "FAILED", details)
+
+
 def _settle(run: Run, frame: Frame, path: list[str], state: State, key: str) -> bool:
     """Record a finished iteration; True when the Map itself failed."""
     m = frame["map"]
@@ -498,6 +547,8 @@ def _settle(run: Run, frame: Frame, path: list[str], state: State, key: str) -> 
         return False
     i = child["idx"]
     del frame["children"][key]
+    if m["dist"]:
+        _close_child_execution(run, child)
     m["running"] -= 1
     last_one = m["next"] >= len(m["items"]) and m["running"] == 0
     if "recs" in m:

@@ -313,7 +313,9 @@ def _finish(run: Run) -> Transition:
         return _close(run, "SUCCEEDED", output=text if text is not None else dumps(root["out"]))
     if root["phase"] == "failed":
         return _close(run, "FAILED", error=root.get("err"), cause=root.get("cause"))
-    return Transition(state=run.state, events=run.events, commands=run.commands)
+    return Transition(
+        state=run.state, events=run.events, commands=run.commands, children=run.children()
+    )
 
 
 # Closing event per final status, with its details key.
@@ -338,6 +340,8 @@ def _close(
         run.cancel_timer(tid)
     for task_id in list(state["tasks"]):
         run.cancel_task(task_id)
+    for arn in list(state.get("cx", ())):  # child executions still open end with it
+        run.close_child(arn, "ABORTED", {})
     typ, key = _CLOSE_EVENTS[status]
     details: dict[str, Any] = {}
     if status == "SUCCEEDED":
@@ -357,4 +361,5 @@ def _close(
         output=output,
         error=error,
         cause=cause,
+        children=run.children(),
     )

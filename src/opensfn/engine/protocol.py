@@ -178,6 +178,20 @@ Command = ScheduleTimer | CancelTimer | ScheduleTask | CancelTask
 
 
 @dataclass(frozen=True)
+class ChildExecution:
+    """New history events of one child workflow execution of a Distributed Map (STANDARD
+    child workflows only; AWS records no history for EXPRESS ones). The events of its
+    first transition begin with ``ExecutionStarted``; the closing event (succeeded, failed
+    or aborted) is its last. ``arn``: ``…:execution:<machine>/<map label>:<name>``."""
+
+    arn: str
+    map_run_arn: str
+    events: list[Event]
+    item_count: int = 1
+    """The items it processes (a batch's size with an ItemBatcher)."""
+
+
+@dataclass(frozen=True)
 class Transition:
     """What one call of ``start``/``step`` produced.
 
@@ -192,3 +206,5 @@ class Transition:
     output: str | None = None
     error: str | None = None
     cause: str | None = None
+    children: list[ChildExecution] = field(default_factory=list)
+    """Child workflow executions of Distributed Maps that this call started, moved or ended."""

@@ -18,6 +18,7 @@ from opensfn.asl.definition import Catcher, Machine, Retrier, State
 from opensfn.engine.protocol import (
     CancelTask,
     CancelTimer,
+    ChildExecution,
     Command,
     Event,
     ExecutionInfo,
@@ -68,6 +69,9 @@ class Run:
         self.now = ctx.now.timestamp()
         self.events: list[Event] = []
         self.commands: list[Command] = []
+        self.child_events: dict[str, list[Event]] = {}  # Distributed Map child executions
+        self._child_runs: dict[str, str] = {}  # their map runs
+        self._child_items: dict[str, int] = {}  # items of the ones started in this call
         # Past this many events the top-level thread yields (``start``'s inline budget).
         self.yield_after = YIELD_EVENTS
         self._static: dict[str, Any] | None = None  # $$.Execution / $$.StateMachine
@@ -94,9 +98,15 @@ class Run:
         prev: int | None = None,
         update: bool = True,
     ) -> int:
-        """Append one history event in ``frame``'s thread; returns its id."""
+        """Append one history event in ``frame``'s thread; returns its id. Inside a
+        Distributed Map's iteration the event belongs to its child execution's history
+        (``cx``), or to none (an EXPRESS child workflow)."""
         if frame.get("silent"):
-            return int(frame["last"])
+            cx = frame.get("cx")
+            if cx is None:
+                return int(frame["last"])
+            return self.emit_child(cx, frame["last"] if prev is None else prev, typ, key,
+                                   details, frame if update else None)  # fmt: skip
         st = self.state
         eid = int(st["next"])
         st["next"] = eid + 1
@@ -112,6 +122,63 @@ class Run:
         if update:
             frame["last"] = eid
         return eid
+
+    # ------------------------------------------------------------------ child executions
+
+    def open_child(
+        self, arn: str, map_run: str, frame: Frame, input_text: str, item_count: int
+    ) -> None:
+        """A Distributed Map iteration starts its child execution: ``ExecutionStarted``
+        (event 1 of its own history) and the frame's events go there from now on."""
+        self.state.setdefault("cx", {})[arn] = {"run": map_run, "next": 1, "last": 0}
+        self._child_items[arn] = item_count
+        frame["cx"] = arn
+        frame["last"] = 0
+        details = {
+            "input": input_text,
+            "inputDetails": {"truncated": False},
+            "roleArn": self.info.role_arn,
+        }
+        self.emit_child(arn, 0, "ExecutionStarted", "executionStartedEventDetails", details, frame)
+
+    def close_child(self, arn: str, status: str, details: dict[str, Any]) -> None:
+        """The child execution ``arn`` ended (SUCCEEDED, FAILED or ABORTED)."""
+        rec = self.state.get("cx", {}).get(arn)
+        if rec is None:
+            return
+        typ = {"SUCCEEDED": "Succeeded", "FAILED": "Failed", "ABORTED": "Aborted"}[status]
+        self.emit_child(arn, rec["last"], f"Execution{typ}", f"execution{typ}EventDetails",
+                        details, None)  # fmt: skip
+        del self.state["cx"][arn]
+
+    def emit_child(
+        self,
+        arn: str,
+        prev: int,
+        typ: str,
+        key: str | None,
+        details: dict[str, Any] | None,
+        frame: Frame | None,
+    ) -> int:
+        rec = self.state["cx"][arn]
+        eid = int(rec["next"])
+        rec["next"] = eid + 1
+        rec["last"] = eid
+        ev: Event = {"timestamp": self.now, "type": typ, "id": eid, "previousEventId": prev}
+        if key is not None:
+            ev[key] = details if details is not None else {}
+        self.child_events.setdefault(arn, []).append(ev)
+        self._child_runs[arn] = rec["run"]
+        if frame is not None:
+            frame["last"] = eid
+        return eid
+
+    def children(self) -> list[ChildExecution]:
+        """This call's events of child executions, per child."""
+        return [
+            ChildExecution(arn, self._child_runs[arn], events, self._child_items.get(arn, 1))
+            for arn, events in self.child_events.items()
+        ]
 
     # ------------------------------------------------------------------ timers
 

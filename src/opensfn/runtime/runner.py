@@ -316,7 +316,8 @@ class Runtime:
             input_text, None, None, None, start_date, None, test_case=test_case or None,
         )  # fmt: skip
         closing = self._closing(ex, transition, ctx)
-        batch = writes.start_execution(record, transition.events, packed, closing)
+        children = self._children(transition)
+        batch = writes.start_execution(record, transition.events, packed, closing, children)
         written = self._commit(ex, transition, batch, answer_first=True)
         self._starting[arn] = written
         written.add_done_callback(functools.partial(self._started_written, arn))
@@ -396,6 +397,20 @@ class Runtime:
         if not ex.closed and self.open.get(ex.info.execution_arn) is ex:
             self._apply(ex, commands)
 
+    def _children(self, t: Transition) -> list[writes.Child]:
+        """The child executions in ``t``, with a row id for each that starts in it."""
+        return [
+            (c, self.store.new_execution_id() if c.events[0]["id"] == 1 else None)
+            for c in t.children
+        ]
+
+    def _advance_batch(
+        self, ex: OpenExecution, t: Transition, packed: bytes, closing: Closing | None
+    ) -> Any:
+        if not t.children:
+            return writes.advance_execution(ex.id, t.events, packed, closing)
+        return writes.advance_execution(ex.id, t.events, packed, closing, self._children(t))
+
     def _commit(
         self, ex: OpenExecution, t: Transition, batch: Any, *, answer_first: bool = False
     ) -> asyncio.Future[Any]:
@@ -452,7 +467,7 @@ class Runtime:
             raise InternalFailure("The engine failed to process the request.") from exc
         packed = ex.keep(t.state)
         closing = self._closing(ex, t, ctx)
-        return self._commit(ex, t, writes.advance_execution(ex.id, t.events, packed, closing))
+        return self._commit(ex, t, self._advance_batch(ex, t, packed, closing))
 
     def deliver(self, execution_arn: str, trigger: Trigger) -> None:
         """Apply a trigger from inside the runtime (timers, dispatchers). When the engine
@@ -479,7 +494,7 @@ class Runtime:
             return
         packed = ex.keep(t.state)
         closing = self._closing(ex, t, ctx)
-        self._commit(ex, t, writes.advance_execution(ex.id, t.events, packed, closing))
+        self._commit(ex, t, self._advance_batch(ex, t, packed, closing))
 
     def _timer_fired(self, execution_arn: str, timer_id: str) -> None:
         self.deliver(execution_arn, TimerFired(timer_id))

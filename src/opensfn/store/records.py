@@ -73,6 +73,8 @@ class ExecutionRecord(NamedTuple):
     redrive_count: int = 0
     redrive_date: float | None = None
     test_case: str | None = None  # the mock test case it was started with, if any
+    map_run_arn: str | None = None  # a Distributed Map's child execution: its Map Run
+    item_count: int | None = None  # and the items it processed
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ _ACTIVITY_COLS = "arn, region, account, name, creation_date, seq"
 _BEGIN = dialect.statement(_DIALECT, "begin_write")
 _EXEC_COLS = (
     "id, arn, machine_arn, revision_id, name, role_arn, status, input, output, error, cause, "
-    "start_date, stop_date, redrive_count, redrive_date, test_case"
+    "start_date, stop_date, redrive_count, redrive_date, test_case, map_run_arn, item_count"
 )
 
 
@@ -365,6 +365,18 @@ class Store:
             args = (machine_arn, status, before_id, limit)
         return [ExecutionRecord(*r) for r in self._conn.execute(sql, args).fetchall()]
 
+    def list_map_run_executions(
+        self, map_run_arn: str, status: str | None, before_id: int, limit: int
+    ) -> list[ExecutionRecord]:
+        """Child executions of a Distributed Map run, newest first, older than ``before_id``."""
+        sql = f"SELECT {_EXEC_COLS} FROM executions WHERE map_run_arn = ? AND id < ?"
+        args: tuple[Any, ...] = (map_run_arn, before_id)
+        if status is not None:
+            sql += " AND status = ?"
+            args += (status,)
+        rows = self._conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        return [ExecutionRecord(*r) for r in rows]
+
     def get_events(
         self, execution_id: int, after: int, limit: int, reverse: bool
     ) -> list[tuple[int, str]]:
@@ -381,7 +393,8 @@ class Store:
         """Every RUNNING execution with its engine state (JSON text), oldest first, read
         as the caller goes (100,000 rows at once would add ~75 MB to the peak at start-up)."""
         cursor = self._conn.execute(
-            f"SELECT {_EXEC_COLS}, state FROM executions WHERE status = 'RUNNING' ORDER BY id"
+            f"SELECT {_EXEC_COLS}, state FROM executions WHERE status = 'RUNNING' "
+            "AND map_run_arn IS NULL ORDER BY id"
         )
         for r in cursor:
             yield ExecutionRecord(*r[:-1]), str(r[-1])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -25,6 +25,23 @@ from opensfn.store.records import (
 from opensfn.store.sqlite import Batch, Rewrites
 
 Event = dict[str, Any]
+
+
+class ChildEvents(Protocol):
+    """New events of a Distributed Map's child execution (``engine.protocol.ChildExecution``)."""
+
+    @property
+    def arn(self) -> str: ...
+    @property
+    def map_run_arn(self) -> str: ...
+    @property
+    def events(self) -> list[Event]: ...
+    @property
+    def item_count(self) -> int: ...
+
+
+Child = tuple[ChildEvents, int | None]
+"""A child execution's new events and, when they begin its history, the row id it gets."""
 
 
 def _insert_revision(conn: sqlite3.Connection, r: RevisionRecord) -> None:
@@ -168,6 +185,51 @@ def _insert_events(conn: sqlite3.Connection, execution_id: int, events: Sequence
             map_runs.record_events(conn, execution_id, events)
 
 
+# A child execution's closing event -> its final status and the details' key.
+_CHILD_ENDS = {
+    "ExecutionSucceeded": "SUCCEEDED",
+    "ExecutionFailed": "FAILED",
+    "ExecutionAborted": "ABORTED",
+}
+
+
+def _record_children(conn: sqlite3.Connection, children: Sequence[Child]) -> None:
+    """Rows and history events of Distributed Map child executions (see ``Child``). A
+    child's row names no revision: its definition is its Map Run's parent's."""
+    for child, new_id in children:
+        events = child.events
+        if new_id is not None:  # its first events: ExecutionStarted is among them
+            started = events[0]
+            details = started["executionStartedEventDetails"]
+            prefix, _, rest = child.arn.partition(":execution:")
+            machine, _, name = rest.rpartition(":")
+            conn.execute(
+                "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, "
+                "status, input, start_date, map_run_arn, item_count) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?)",
+                (new_id, child.arn, f"{prefix}:stateMachine:{machine}", "", name,
+                 details.get("roleArn", ""), details["input"], float(started["timestamp"]),
+                 child.map_run_arn, child.item_count),
+            )  # fmt: skip
+            execution_id = new_id
+        else:
+            row = conn.execute("SELECT id FROM executions WHERE arn = ?", (child.arn,)).fetchone()
+            if row is None:
+                continue
+            execution_id = int(row[0])
+        _insert_events(conn, execution_id, events)
+        last = events[-1]
+        status = _CHILD_ENDS.get(last["type"])
+        if status is not None:
+            details = last.get(last["type"][0].lower() + last["type"][1:] + "EventDetails", {})
+            conn.execute(
+                "UPDATE executions SET status = ?, output = ?, error = ?, cause = ?, "
+                "stop_date = ? WHERE id = ?",
+                (status, details.get("output"), details.get("error"), details.get("cause"),
+                 float(last["timestamp"]), execution_id),
+            )  # fmt: skip
+
+
 # Final statuses whose engine state is kept: RedriveExecution restarts from it.
 REDRIVABLE = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -213,7 +275,11 @@ def _insert_execution(
 
 
 def start_execution(
-    e: ExecutionRecord, events: Sequence[Event], state: bytes, closing: Closing | None
+    e: ExecutionRecord,
+    events: Sequence[Event],
+    state: bytes,
+    closing: Closing | None,
+    children: Sequence[Child] = (),
 ) -> Batch:
     """A new execution row, its first events and engine state (closed already if it ended);
     :class:`NameTaken` when an execution of that ARN exists (nothing is written)."""
@@ -224,6 +290,8 @@ def start_execution(
         except sqlite3.IntegrityError as exc:
             raise NameTaken(e.arn) from exc
         _insert_events(conn, e.id, events)
+        if children:
+            _record_children(conn, children)
         if closing is not None and closing.map_runs:  # map runs started here end with it
             map_runs.close_all(conn, e.id, closing.status, closing.stop_date)
 
@@ -231,12 +299,19 @@ def start_execution(
 
 
 def advance_execution(
-    execution_id: int, events: Sequence[Event], state: bytes, closing: Closing | None
+    execution_id: int,
+    events: Sequence[Event],
+    state: bytes,
+    closing: Closing | None,
+    children: Sequence[Child] = (),
 ) -> Batch:
-    """One step of a running execution: new events and state, or its end."""
+    """One step of a running execution: new events and state, or its end (and what its
+    Distributed Maps' child executions recorded in the step)."""
 
     def run(conn: sqlite3.Connection) -> None:
         _insert_events(conn, execution_id, events)
+        if children:
+            _record_children(conn, children)
         if closing is not None:
             _close(conn, execution_id, closing, state)
         else:
