@@ -212,6 +212,11 @@ def test_a_distributed_maps_child_executions_are_recorded(
         assert c["stateMachineArn"] == f"{arn}/Items" and c["itemCount"] == 1
     assert sorted(c["status"] for c in children) == ["FAILED"] + ["SUCCEEDED"] * 4
     assert [c["status"] for c in _children(sfn, parent, statusFilter="FAILED")] == ["FAILED"]
+    run = sfn.describe_map_run(mapRunArn=children[0]["mapRunArn"])
+    for counts in (run["itemCounts"], run["executionCounts"]):
+        assert (counts["total"], counts["succeeded"], counts["failed"], counts["running"]) == (
+            5, 4, 1, 0,
+        )  # fmt: skip
 
     failed = next(c for c in children if c["status"] == "FAILED")
     described = sfn.describe_execution(executionArn=failed["executionArn"])

@@ -58,6 +58,39 @@ def _counts(run: store_runs.MapRunRecord) -> dict[str, int]:
     return counts
 
 
+# Child execution status -> its count key.
+_STATUS_KEYS = {
+    "RUNNING": "running",
+    "SUCCEEDED": "succeeded",
+    "FAILED": "failed",
+    "TIMED_OUT": "timedOut",
+    "ABORTED": "aborted",
+}
+
+
+def _child_counts(ctx: RequestContext, run: store_runs.MapRunRecord) -> dict[str, Any]:
+    """``itemCounts`` and ``executionCounts``: from the run's child executions when they
+    are recorded (STANDARD child workflows), else derived from the run's status."""
+    rows = ctx.store.rows(
+        "SELECT status, COUNT(*), COALESCE(SUM(item_count), 0) FROM executions "
+        "WHERE map_run_arn = ? GROUP BY status",
+        (run.arn,),
+    )
+    if not rows:
+        return {"itemCounts": _counts(run), "executionCounts": _counts(run)}
+    items, executions = _counts(run), _counts(run)
+    for key in _COUNT_KEYS:
+        items[key] = executions[key] = 0
+    for status, n, in_items in rows:
+        key = _STATUS_KEYS.get(str(status), "running")
+        executions[key] += int(n)
+        items[key] += int(in_items)
+    started_items = sum(items[k] for k in _COUNT_KEYS)
+    items["pending"] = max(0, run.total - started_items)
+    executions["total"] = sum(executions[k] for k in _COUNT_KEYS)
+    return {"itemCounts": items, "executionCounts": executions}
+
+
 def machine_of_run(map_run_arn: str) -> str:
     """The ``…:stateMachine:<machine>/<label>`` ARN of a map run."""
     prefix, _, rest = map_run_arn.partition(":mapRun:")
@@ -80,8 +113,7 @@ async def describe_map_run(ctx: RequestContext, p: dict[str, Any]) -> dict[str, 
             "maxConcurrency": run.max_concurrency,
             "toleratedFailurePercentage": run.tolerated_failure_percentage,
             "toleratedFailureCount": run.tolerated_failure_count,
-            "itemCounts": _counts(run),
-            "executionCounts": _counts(run),
+            **_child_counts(ctx, run),
             "redriveCount": 0,
         }
     )
