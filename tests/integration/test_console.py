@@ -120,6 +120,37 @@ def test_machine_and_home_pages_list_what_the_api_lists(seeded: tuple[LocalServe
     assert f'href="#/machine/{quote(arn, safe="")}">demo</a>' in dom
 
 
+def test_a_distributed_maps_children_are_linked_both_ways(seeded: tuple[LocalServer, str]) -> None:
+    server, _ = seeded
+    sfn = server.client()
+    processor = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "End": True}},
+    }
+    definition = {
+        "StartAt": "M",
+        "States": {"M": {"Type": "Map", "Label": "Each", "ItemProcessor": processor, "End": True}},
+    }
+    arn = sfn.create_state_machine(name="fan", definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    parent = sfn.start_execution(stateMachineArn=arn, name="p", input="[1, 2]")["executionArn"]
+    for _ in range(200):
+        if sfn.describe_execution(executionArn=parent)["status"] != "RUNNING":
+            break
+        time.sleep(0.02)
+    dom = _render(f"{server.url}/console/#/execution/{quote(parent, safe='')}")
+    assert "Map Run child executions (2)" in dom
+    child = re.findall(r'href="#/execution/([^"]+)"', dom)
+    child = [c for c in child if "fan%2FEach" in c]
+    assert len(child) == 2
+    dom = _render(f"{server.url}/console/#/execution/{child[0]}")
+    assert 'data-ready="true"' in dom and '<span class="status SUCCEEDED">' in dom
+    assert f'href="#/execution/{quote(parent, safe="")}">p</a>' in dom  # its parent
+    assert _nodes(dom)["P"] == "node succeeded"  # the item processor's graph
+
+
 def test_console_files_and_refusals(seeded: tuple[LocalServer, str]) -> None:
     server, _ = seeded
     page = httpx.get(f"{server.url}/console/")

@@ -96,7 +96,7 @@ function facts(pairs) {
 
 function show(title, trail, ...content) {
   crumbs.replaceChildren(...trail.flatMap((t, i) => (i ? [" / ", t] : [t])));
-  view.replaceChildren(h("h1", {}, title), ...content);
+  view.replaceChildren(h("h1", {}, title), ...content.flat(Infinity).filter(Boolean));
   document.title = `${title} · opensfn`;
 }
 
@@ -248,6 +248,10 @@ async function execution(arn) {
     api("DescribeStateMachineForExecution", { executionArn: arn }),
   ]);
   const history = await allPages("GetExecutionHistory", { executionArn: arn, maxResults: 1000 }, "events", 5000);
+  // A Distributed Map's child: its parent; a parent: its Map Runs' child executions.
+  const parent = e.mapRunArn ? (await api("DescribeMapRun", { mapRunArn: e.mapRunArn })).executionArn : null;
+  const runs = e.mapRunArn ? [] : (await allPages("ListMapRuns", { executionArn: arn, maxResults: 1000 }, "mapRuns", 100)).items;
+  const children = await Promise.all(runs.map((r) => allPages("ListExecutions", { mapRunArn: r.mapRunArn, maxResults: 1000 }, "executions", 1000)));
   const definition = JSON.parse(sm.definition);
   const t0 = history.items.length ? millis(history.items[0].timestamp) : 0;
   const rows = history.items.map((ev) => [
@@ -255,13 +259,19 @@ async function execution(arn) {
     h("td", { class: "num" }, `+${((millis(ev.timestamp) - t0) / 1000).toFixed(3)} s`),
     h("td", { class: "details" }, detailsOf(ev)),
   ]);
-  show(e.name, [link("#/", "State machines"), link(machineHash(e.stateMachineArn), sm.name), link(executionHash(arn), e.name)],
+  const machineCrumb = parent ? sm.name : link(machineHash(e.stateMachineArn), sm.name);
+  const childRows = runs.flatMap((r, i) => children[i].items.map((c) => [
+    link(executionHash(c.executionArn), c.name), status(c.status), h("td", { class: "num" }, c.itemCount), when(c.startDate), when(c.stopDate)]));
+  show(e.name, [link("#/", "State machines"), machineCrumb, link(executionHash(arn), e.name)],
     facts([["Status", status(e.status)], ["ARN", e.executionArn], ["Started", when(e.startDate)], ["Stopped", when(e.stopDate)],
-      ["Error", e.error], ["Cause", e.cause], ["Redrives", e.redriveCount ? String(e.redriveCount) : undefined]]),
+      ["Error", e.error], ["Cause", e.cause], ["Redrives", e.redriveCount ? String(e.redriveCount) : undefined],
+      ["Parent", parent ? link(executionHash(parent), parent.split(":").pop()) : undefined]]),
     h("h2", {}, "Graph"), h("div", { class: "graph" }, graph(definition, stateMarks(history.items, definition, e.status))),
     h("div", { class: "cols" },
       h("div", {}, h("h2", {}, "Input"), h("pre", { id: "input" }, pretty(e.input))),
       h("div", {}, h("h2", {}, "Output"), h("pre", { id: "output" }, pretty(e.output)))),
+    runs.length ? [h("h2", {}, `Map Run child executions (${childRows.length})`),
+      table(["Name", "Status", "Items", "Started", "Stopped"], childRows, "No child execution recorded (EXPRESS child workflows keep none).")] : null,
     h("h2", {}, `History (${history.items.length}${history.more ? "+" : ""} events)`),
     table(["ID", "Type", "Time", "Details"], rows, "No event."));
   if (e.status === "RUNNING") refreshTimer = setTimeout(route, 1500);
