@@ -237,6 +237,16 @@ def test_a_distributed_maps_child_executions_are_recorded(
     assert (machine["name"], machine["label"]) == (f"{name}/Items", "Items")
     assert json.loads(machine["definition"])["StartAt"] == "C"
     assert "ProcessorConfig" not in json.loads(machine["definition"])
+    # The Distributed Map state as a "state machine" of its own: described, never started.
+    described_map = sfn.describe_state_machine(stateMachineArn=f"{arn}/Items")
+    assert (described_map["name"], described_map["label"]) == (f"{name}/Items", "Items")
+    assert json.loads(described_map["definition"]) == json.loads(machine["definition"])
+    with pytest.raises(ClientError) as exc:
+        sfn.start_execution(stateMachineArn=f"{arn}/Items")
+    assert error(exc)[0] == "ValidationException"
+    with pytest.raises(ClientError) as exc:
+        sfn.describe_state_machine(stateMachineArn=f"{arn}/NoSuchLabel")
+    assert error(exc)[0] == "StateMachineDoesNotExist"
     # The parent machine's own list shows the parent only.
     listed = sfn.list_executions(stateMachineArn=arn)["executions"]
     assert [e["executionArn"] for e in listed] == [parent]

@@ -68,6 +68,12 @@ async def start_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str, A
     """
     # Step Functions Local's mock test cases: "stateMachineArn#TestCase" (issue #5).
     machine_arn, _, test_case = p["stateMachineArn"].partition("#")
+    parsed = arns.parse(machine_arn)
+    if parsed.kind == "stateMachine" and parsed.parts and "/" in parsed.parts[0]:
+        raise ValidationException(
+            f"'{machine_arn}' names a Distributed Map state: its child workflow executions "
+            "are started by the Map Run, not by StartExecution"
+        )
     target = versions.resolve(ctx, machine_arn)
     m = target.machine
     name = p.get("name")

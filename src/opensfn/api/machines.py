@@ -189,8 +189,31 @@ async def describe_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict
             out["description"] = version.description
         out["creationDate"] = version.creation_date
         return out
+    if parsed.kind == "stateMachine" and len(parsed.parts) == 1 and "/" in parsed.parts[0]:
+        return _describe_map_state(ctx, arn, parsed.parts[0])
     m = get_machine(ctx, arn)
     return _describe(m, current_revision(ctx, m))
+
+
+def _describe_map_state(ctx: RequestContext, arn: str, qualified: str) -> dict[str, Any]:
+    """DescribeStateMachine of ``…:stateMachine:<machine>/<map label>``: the Distributed
+    Map state's child workflow (its item processor), with its ``label``."""
+    machine_name, _, label = qualified.partition("/")
+    m = get_machine(ctx, arn.rsplit(":", 1)[0] + ":" + machine_name)
+    revision = current_revision(ctx, m)
+    processor = map_runs.processor_of(revision.definition, label)
+    if processor is None:
+        raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{arn}'")
+    out = _describe(m, revision)
+    out.update(
+        {
+            "stateMachineArn": arn,
+            "name": qualified,
+            "definition": orjson.dumps(processor).decode(),
+            "label": label,
+        }
+    )
+    return out
 
 
 async def update_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:

@@ -208,14 +208,22 @@ def child_machine(ctx: RequestContext, map_run_arn: str) -> tuple[str, dict[str,
     if revision is None:
         raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{map_run_arn}'")
     label = map_run_arn.rsplit(":", 1)[0].rsplit("/", 1)[-1]
-    found = list(_distributed_maps(orjson.loads(revision.definition)))
+    return label, processor_of(revision.definition, label) or {}, revision
+
+
+def processor_of(definition: str, label: str) -> dict[str, Any] | None:
+    """The item processor (without its ProcessorConfig) of the definition's Distributed
+    Map labelled ``label``; an unlabelled one's when no state has that label (opensfn
+    labels a run of an unlabelled Map with a UUID); None if there is no Distributed Map."""
+    found = list(_distributed_maps(orjson.loads(definition)))
     chosen = next((raw for raw in found if raw.get("Label") == label), None)
     if chosen is None:
         unlabelled = [raw for raw in found if "Label" not in raw]
-        chosen = unlabelled[0] if unlabelled else (found[0] if found else {})
+        if not unlabelled:
+            return None
+        chosen = unlabelled[0]
     processor = chosen.get("ItemProcessor") or chosen.get("Iterator") or {}
-    definition = {k: v for k, v in processor.items() if k != "ProcessorConfig"}
-    return label, definition, revision
+    return {k: v for k, v in processor.items() if k != "ProcessorConfig"}
 
 
 def _distributed_maps(doc: Any) -> Iterator[dict[str, Any]]:
