@@ -63,7 +63,7 @@ def _render(url: str) -> str:
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalServer, str]]:
     db = tmp_path_factory.mktemp("console") / "opensfn.db"
-    with LocalServer(db, args=("--log-level", "warning")) as server:
+    with LocalServer(db) as server:
         sfn = server.client()
         arn = sfn.create_state_machine(name="demo", definition=json.dumps(DEMO), roleArn=ROLE)[
             "stateMachineArn"
@@ -153,6 +153,8 @@ def test_a_distributed_maps_children_are_linked_both_ways(seeded: tuple[LocalSer
 
 def test_console_files_and_refusals(seeded: tuple[LocalServer, str]) -> None:
     server, _ = seeded
+    assert server.log is not None
+    assert f"console at {server.url}/console/" in server.log.read_text()  # said at start
     page = httpx.get(f"{server.url}/console/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert (

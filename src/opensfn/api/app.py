@@ -152,8 +152,9 @@ class App:
             gc.collect()
             gc.freeze()
         LOG.info(
-            "opensfn ready: db %s, %d open executions", settings.sqlite_path, len(runtime.open)
-        )
+            "opensfn ready: db %s, %d open executions; console at http://%s:%d%s",
+            settings.sqlite_path, len(runtime.open), settings.host, settings.port, console.PREFIX,
+        )  # fmt: skip
 
     async def shutdown(self) -> None:
         services, self.services = self.services, None
