@@ -61,3 +61,21 @@ def test_flags_and_a_database_of_the_callers(tmp_path: Path) -> None:
 def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="durability"):
         LocalServer(tmp_path / "x.db", args=("--durability", "nonsense")).start()
+
+
+def test_an_in_memory_server_leaves_nothing_behind() -> None:
+    """``--db :memory:`` (one SQLite connection serves reads and writes, so an in-memory
+    database works): everything works, nothing is written to disk, a restart starts empty."""
+    with LocalServer(args=("--db", ":memory:")) as server:
+        assert server.db is not None
+        home = server.db.parent
+        sfn = server.client()
+        arn = sfn.create_state_machine(name="nap", definition=json.dumps(NAP), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+        assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+        assert [p.suffix for p in home.iterdir()] == [".log"]  # no database file
+        server.stop()
+        server.start()
+        assert server.client().list_state_machines()["stateMachines"] == []
