@@ -163,25 +163,42 @@ async def list_executions(ctx: RequestContext, p: dict[str, Any]) -> dict[str, A
     ``stateMachineArn`` may be a version or alias ARN (only the executions started
     through it); ``mapRunArn`` lists a Map Run's child executions instead.
     """
-    if p.get("mapRunArn") is not None:
-        return await map_runs.list_child_executions(ctx, p)
-    target_arn = p.get("stateMachineArn")
-    if target_arn is None:
-        raise ValidationException("Must provide a StateMachine ARN or MapRun ARN")
-    base, qualifier = versions.split_qualified(target_arn)
-    m = get_machine(ctx, base) if qualifier is None else versions.resolve(ctx, target_arn).machine
-    if m.type == "EXPRESS":
-        raise StateMachineTypeNotSupported(
-            "This operation is not supported by this type of state machine"
+    status = p.get("statusFilter")
+    run_arn = p.get("mapRunArn")
+    through: set[str] | None = None
+    if run_arn is not None:
+        map_runs.check_child_listing(ctx, p)
+
+        def fetch(position: int, limit: int) -> list[ExecutionRecord]:
+            return ctx.store.list_map_run_executions(run_arn, status, position, limit)
+
+    else:
+        target_arn = p.get("stateMachineArn")
+        if target_arn is None:
+            raise ValidationException("Must provide a StateMachine ARN or MapRun ARN")
+        base, qualifier = versions.split_qualified(target_arn)
+        m = (
+            get_machine(ctx, base)
+            if qualifier is None
+            else versions.resolve(ctx, target_arn).machine
         )
-    through = None if qualifier is None else vstore.executions_through(ctx.store, target_arn)
+        if m.type == "EXPRESS":
+            raise StateMachineTypeNotSupported(
+                "This operation is not supported by this type of state machine"
+            )
+        if qualifier is not None:
+            through = vstore.executions_through(ctx.store, target_arn)
+
+        def fetch(position: int, limit: int) -> list[ExecutionRecord]:
+            return ctx.store.list_executions(m.arn, status, position, limit)
+
     before = pagination.decode("ListExecutions", p.get("nextToken"))
     size = pagination.page_size(p)
     position = 2**62 if before is None else int(before)
     items: list[ExecutionRecord] = []
     more = False
     while True:  # a version/alias filter may skip rows: read on until the page is full
-        rows = ctx.store.list_executions(m.arn, p.get("statusFilter"), position, size + 1)
+        rows = fetch(position, size + 1)
         for r in rows:
             if through is None or r.arn in through:
                 if len(items) == size:
@@ -191,7 +208,12 @@ async def list_executions(ctx: RequestContext, p: dict[str, Any]) -> dict[str, A
         if more or len(rows) <= size:
             break
         position = rows[-1].id
-    out: dict[str, Any] = {"executions": [_list_item(ctx, r) for r in items]}
+    listed = [_list_item(ctx, r) for r in items]
+    if run_arn is not None:  # only when listed by their Map Run, as AWS answers
+        for item, r in zip(listed, items, strict=True):
+            item["mapRunArn"] = run_arn
+            item["itemCount"] = r.item_count if r.item_count is not None else 1
+    out: dict[str, Any] = {"executions": listed}
     if more:
         out["nextToken"] = pagination.encode("ListExecutions", items[-1].id)
     return out

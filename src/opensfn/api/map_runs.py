@@ -167,35 +167,12 @@ async def update_map_run(ctx: RequestContext, p: dict[str, Any]) -> dict[str, An
     return {}
 
 
-async def list_child_executions(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-    """ListExecutions with ``mapRunArn``: the run's child executions, newest first (those
-    of STANDARD child workflows: AWS lists no EXPRESS ones either)."""
+def check_child_listing(ctx: RequestContext, p: dict[str, Any]) -> None:
+    """ListExecutions with ``mapRunArn`` (which lists that run's STANDARD child
+    executions; AWS lists no EXPRESS ones either): a known run, and no machine beside it."""
     if p.get("stateMachineArn") is not None:
         raise ValidationException("Must provide only one of StateMachine ARN or MapRun ARN")
-    run_arn = p["mapRunArn"]
-    _get(ctx, run_arn)
-    before = pagination.decode("ListExecutions", p.get("nextToken"))
-    size = pagination.page_size(p)
-    position = 2**62 if before is None else int(before)
-    rows = ctx.store.list_map_run_executions(run_arn, p.get("statusFilter"), position, size + 1)
-    items = []
-    for r in rows[:size]:
-        item: dict[str, Any] = {
-            "executionArn": r.arn,
-            "stateMachineArn": r.machine_arn,
-            "name": r.name,
-            "status": r.status,
-            "startDate": r.start_date,
-            "mapRunArn": run_arn,
-            "itemCount": r.item_count if r.item_count is not None else 1,
-        }
-        if r.stop_date is not None:
-            item["stopDate"] = r.stop_date
-        items.append(item)
-    out: dict[str, Any] = {"executions": items}
-    if len(rows) > size:
-        out["nextToken"] = pagination.encode("ListExecutions", rows[size - 1].id)
-    return out
+    _get(ctx, p["mapRunArn"])
 
 
 def child_machine(ctx: RequestContext, map_run_arn: str) -> tuple[str, dict[str, Any], Any]:

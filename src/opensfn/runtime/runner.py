@@ -404,13 +404,6 @@ class Runtime:
             for c in t.children
         ]
 
-    def _advance_batch(
-        self, ex: OpenExecution, t: Transition, packed: bytes, closing: Closing | None
-    ) -> Any:
-        if not t.children:
-            return writes.advance_execution(ex.id, t.events, packed, closing)
-        return writes.advance_execution(ex.id, t.events, packed, closing, self._children(t))
-
     def _commit(
         self, ex: OpenExecution, t: Transition, batch: Any, *, answer_first: bool = False
     ) -> asyncio.Future[Any]:
@@ -467,7 +460,9 @@ class Runtime:
             raise InternalFailure("The engine failed to process the request.") from exc
         packed = ex.keep(t.state)
         closing = self._closing(ex, t, ctx)
-        return self._commit(ex, t, self._advance_batch(ex, t, packed, closing))
+        return self._commit(
+            ex, t, writes.advance_execution(ex.id, t.events, packed, closing, self._children(t))
+        )
 
     def deliver(self, execution_arn: str, trigger: Trigger) -> None:
         """Apply a trigger from inside the runtime (timers, dispatchers). When the engine
@@ -494,7 +489,9 @@ class Runtime:
             return
         packed = ex.keep(t.state)
         closing = self._closing(ex, t, ctx)
-        self._commit(ex, t, self._advance_batch(ex, t, packed, closing))
+        self._commit(
+            ex, t, writes.advance_execution(ex.id, t.events, packed, closing, self._children(t))
+        )
 
     def _timer_fired(self, execution_arn: str, timer_id: str) -> None:
         self.deliver(execution_arn, TimerFired(timer_id))

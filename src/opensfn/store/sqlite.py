@@ -354,27 +354,24 @@ class Store:
         self, machine_arn: str, status: str | None, before_id: int, limit: int
     ) -> list[ExecutionRecord]:
         """Executions of a machine, newest first, older than ``before_id``."""
-        if status is None:
-            sql = f"SELECT {_EXEC_COLS} FROM executions WHERE machine_arn = ? AND id < ? ORDER BY id DESC LIMIT ?"
-            args: tuple[Any, ...] = (machine_arn, before_id, limit)
-        else:
-            sql = (
-                f"SELECT {_EXEC_COLS} FROM executions WHERE machine_arn = ? AND status = ? AND id < ? "
-                "ORDER BY id DESC LIMIT ?"
-            )
-            args = (machine_arn, status, before_id, limit)
-        return [ExecutionRecord(*r) for r in self._conn.execute(sql, args).fetchall()]
+        return self._list_executions("machine_arn", machine_arn, status, before_id, limit)
 
     def list_map_run_executions(
         self, map_run_arn: str, status: str | None, before_id: int, limit: int
     ) -> list[ExecutionRecord]:
         """Child executions of a Distributed Map run, newest first, older than ``before_id``."""
-        sql = f"SELECT {_EXEC_COLS} FROM executions WHERE map_run_arn = ? AND id < ?"
-        args: tuple[Any, ...] = (map_run_arn, before_id)
-        if status is not None:
-            sql += " AND status = ?"
-            args += (status,)
-        rows = self._conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        return self._list_executions("map_run_arn", map_run_arn, status, before_id, limit)
+
+    def _list_executions(
+        self, column: str, value: str, status: str | None, before_id: int, limit: int
+    ) -> list[ExecutionRecord]:
+        # ``column`` is one of the two above (never from a request); each has its index.
+        args: tuple[str, ...] = (value,) if status is None else (value, status)
+        where = f"{column} = ?" if status is None else f"{column} = ? AND status = ?"
+        sql = (
+            f"SELECT {_EXEC_COLS} FROM executions WHERE {where} AND id < ? ORDER BY id DESC LIMIT ?"
+        )
+        rows = self._conn.execute(sql, (*args, before_id, limit)).fetchall()
         return [ExecutionRecord(*r) for r in rows]
 
     def get_events(

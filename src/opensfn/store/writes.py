@@ -185,7 +185,7 @@ def _insert_events(conn: sqlite3.Connection, execution_id: int, events: Sequence
             map_runs.record_events(conn, execution_id, events)
 
 
-# A child execution's closing event -> its final status and the details' key.
+# A child execution's closing event -> its final status.
 _CHILD_ENDS = {
     "ExecutionSucceeded": "SUCCEEDED",
     "ExecutionFailed": "FAILED",
