@@ -182,3 +182,71 @@ def test_http_1_0_keep_alive_is_confirmed_in_the_answer() -> None:
 
     transport = asyncio.run(main())
     assert b"connection: keep-alive" in transport.written[0] and not transport.closed
+
+
+def test_an_answer_that_waits_for_nothing_is_written_in_the_same_read() -> None:
+    async def at_once(req: HttpRequest) -> Answer:
+        return 200, [], req.body
+
+    async def main() -> None:
+        protocol, transport, state = _connect(at_once)
+        protocol.data_received(_request("/", b"now"))
+        assert _bodies(transport.written) == [b"now"]  # no loop turn needed
+        assert not state.tasks
+
+    asyncio.run(main())
+
+
+def test_a_handler_that_waits_goes_on_as_a_task_with_results_and_failures() -> None:
+    loop_futures: list[asyncio.Future[str]] = []
+
+    async def waits(req: HttpRequest) -> Answer:
+        first = asyncio.get_running_loop().create_future()
+        loop_futures.append(first)
+        got = await first  # resumed with the future's result
+        await asyncio.sleep(0)  # a bare yield is passed on too
+        second = asyncio.get_running_loop().create_future()
+        loop_futures.append(second)
+        try:
+            await second
+        except KeyError as exc:  # the future's exception reaches the handler
+            return 200, [], f"{got} {exc.args[0]}".encode()
+        return 500, [], b""
+
+    async def main() -> None:
+        protocol, transport, state = _connect(waits)
+        protocol.data_received(_request("/", b""))
+        assert not transport.written and len(state.tasks) == 1
+        loop_futures[0].set_result("first")
+        for _ in range(5):
+            await asyncio.sleep(0)
+        loop_futures[1].set_exception(KeyError("second"))
+        await _settle(state)
+        assert _bodies(transport.written) == [b"first second"]
+        assert not state.tasks
+
+    asyncio.run(main())
+
+
+def test_cancelling_the_task_of_a_waiting_handler_cancels_the_handler() -> None:
+    seen: list[str] = []
+
+    async def waits(req: HttpRequest) -> Answer:
+        try:
+            await asyncio.get_running_loop().create_future()
+        except asyncio.CancelledError:
+            seen.append("cancelled")
+            raise
+        return 200, [], b""
+
+    async def main() -> None:
+        protocol, transport, state = _connect(waits)
+        protocol.data_received(_request("/", b""))
+        (task,) = state.tasks
+        await asyncio.sleep(0)
+        task.cancel()
+        await _settle(state)
+        assert seen == ["cancelled"] and task.cancelled()
+        assert not transport.written
+
+    asyncio.run(main())
