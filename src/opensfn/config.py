@@ -31,7 +31,9 @@ class Settings:
     """TCP port (Step Functions Local's, so existing setups keep working). ``--port`` / ``OPENSFN_PORT``."""
 
     db: str = "./.opensfn/opensfn.db"
-    """Database: a file path or ``sqlite:///path``. ``--db`` / ``OPENSFN_DB``."""
+    """Database: a SQLite file (a path or ``sqlite:///path``) or a PostgreSQL database
+    (``postgresql://user:password@host:port/dbname``; one server per database).
+    ``--db`` / ``OPENSFN_DB``."""
 
     durability: str = "full"
     """How commits reach the disk. ``full`` (default): ``synchronous=FULL``, every call
@@ -116,9 +118,9 @@ class Settings:
     lines starting with ``#`` are ignored. ``--credentials`` / ``OPENSFN_CREDENTIALS``."""
 
     @property
-    def sqlite_path(self) -> Path:
-        """The SQLite file named by :attr:`db`."""
-        return sqlite_path(self.db)
+    def database(self) -> Path | str:
+        """The SQLite file (a path) or the PostgreSQL URL named by :attr:`db`."""
+        return database(self.db)
 
 
 # --durability values -> SQLite's synchronous setting.
@@ -140,16 +142,18 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def sqlite_path(db: str) -> Path:
-    """The file path of a ``--db`` value; raise :class:`ConfigError` for other databases."""
+def database(db: str) -> Path | str:
+    """The SQLite file path or the PostgreSQL URL of a ``--db`` value; raise
+    :class:`ConfigError` for anything else."""
     if db.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(
-            f"--db {db.split('@')[-1]!r}: PostgreSQL is not yet supported; use a file path or sqlite:///path"
-        )
+        return db
     if db.startswith("sqlite:///"):
         return Path(db.removeprefix("sqlite:///"))
     if "://" in db:
-        raise ConfigError(f"--db {db!r}: unknown database URL; use a file path or sqlite:///path")
+        raise ConfigError(
+            f"--db {db.split('@')[-1]!r}: unknown database URL; use a file path, "
+            "sqlite:///path or postgresql://user@host/dbname"
+        )
     return Path(db)
 
 
@@ -189,7 +193,7 @@ def load_settings(
                 values[f.name] = _convert(f.name, f.type, env[var])
                 break
     settings = Settings(**values)
-    sqlite_path(settings.db)  # fail early on a database we cannot open
+    database(settings.db)  # fail early on a database we cannot open
     if settings.durability not in DURABILITY:
         raise ConfigError(
             f"setting durability: invalid value {settings.durability!r} (full or normal)"

@@ -207,15 +207,15 @@ def free_port() -> int:
 class LocalServer:
     """``opensfn serve`` in a subprocess, on a free loopback port.
 
-    ``db``: the database file (default: ``opensfn.db`` in a temporary directory, removed
-    when the server stops); ``args``: more ``opensfn serve`` flags (``OPENSFN_*``
+    ``db``: the database, a SQLite file or a ``postgresql://`` URL (default: ``opensfn.db``
+    in a temporary directory, removed when the server stops); ``args``: more ``opensfn serve`` flags (``OPENSFN_*``
     variables of the caller's environment are not passed on, so only these count).
     As a context manager it starts and stops the server; :meth:`start` again after
     :meth:`kill` or :meth:`stop` reopens the same database on the same port. The
     server's output goes to :attr:`log`.
     """
 
-    db: Path | None = None
+    db: Path | str | None = None
     args: tuple[str, ...] = ()
     port: int = field(default_factory=free_port)
     python: str = sys.executable
@@ -239,10 +239,17 @@ class LocalServer:
     def start(self) -> Self:
         """Start the server and wait until it answers; raises RuntimeError if it does not
         (the message holds its output)."""
-        if self.db is None:
+        if self._tmp is None and not isinstance(self.db, Path):
             self._tmp = Path(tempfile.mkdtemp(prefix="opensfn-"))
+        if self.db is None and self._tmp is not None:
             self.db = self._tmp / "opensfn.db"
-        self.log = self.db.with_suffix(f".{time.time_ns() // 1_000_000}.log")
+        # The log lies beside a SQLite file, in the temporary directory otherwise.
+        if isinstance(self.db, Path):
+            base = self.db
+        else:
+            assert self._tmp is not None
+            base = self._tmp / "opensfn"
+        self.log = base.with_suffix(f".{time.time_ns() // 1_000_000}.log")
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSFN_")}
         env.update(CREDENTIALS)
         cmd = [self.python, "-m", "opensfn", "serve", "--port", str(self.port)]
@@ -313,4 +320,6 @@ class LocalServer:
             self.stop()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = self.db = None
+            if isinstance(self.db, Path):
+                self.db = None
+            self._tmp = None

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pg
 import pytest
 from live_server import Server
 
 ROLE = "arn:aws:iam::123456789012:role/opensfn-test"
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    db: Path = tmp_path_factory.mktemp("server") / "opensfn.db"
-    srv = Server(db, args=("--activity-poll-seconds", "1")).start()
-    yield srv
-    assert srv.stop() == 0  # a clean shutdown exits 0
-    assert srv.log is not None
-    assert "writes drained, database closed" in srv.log.read_text()
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """The tests' server, once on each database: a SQLite file, then a PostgreSQL one."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            db: Path | str = tmp_path_factory.mktemp("server") / "opensfn.db"
+        else:
+            db = stack.enter_context(pg.database())
+        srv = Server(db, args=("--activity-poll-seconds", "1")).start()
+        yield srv
+        assert srv.stop() == 0  # a clean shutdown exits 0
+        assert srv.log is not None
+        assert "writes drained, database closed" in srv.log.read_text()
 
 
 @pytest.fixture(scope="session")

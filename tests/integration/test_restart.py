@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pg
 import pytest
 from conftest import ROLE, wait_event, wait_status
 from conftest import task as one_task
@@ -16,19 +17,26 @@ from live_server import Server
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def fresh(tmp_path: Path) -> Any:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Starts servers on one new database of each kind (a SQLite file, a PostgreSQL one)."""
     servers: list[Server] = []
+    with contextlib.ExitStack() as stack:
+        default: Path | str = (
+            tmp_path / "restart.db"
+            if request.param == "sqlite"
+            else stack.enter_context(pg.database())
+        )
 
-    def start(db: Path = tmp_path / "restart.db") -> Server:
-        srv = Server(db, args=("--activity-poll-seconds", "1")).start()
-        servers.append(srv)
-        return srv
+        def start(db: Path | str | None = None) -> Server:
+            srv = Server(db or default, args=("--activity-poll-seconds", "1")).start()
+            servers.append(srv)
+            return srv
 
-    yield start
-    for srv in servers:
-        if srv.proc is not None and srv.proc.poll() is None:
-            srv.stop()
+        yield start
+        for srv in servers:
+            if srv.proc is not None and srv.proc.poll() is None:
+                srv.stop()
 
 
 def machine(sfn: Any, name: str, definition: dict[str, Any]) -> str:

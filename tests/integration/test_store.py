@@ -1,19 +1,33 @@
-"""The SQLite store on its own (real files, no server): migrations, group commit, order."""
+"""The store on its own (no server), on both databases: a SQLite file and a fresh
+PostgreSQL database — migrations, group commit, order, ownership."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import pg
 import pytest
 
 from opensfn.config import ConfigError, load_settings
 from opensfn.store import writes
 from opensfn.store.records import Closing, ExecutionRecord
 from opensfn.store.sqlite import open_store
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    """A new database of each kind: a SQLite file, a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield tmp_path / "store.db"
+    else:
+        with pg.database() as url:
+            yield url
 
 
 def test_migrations_apply_once(tmp_path: Path) -> None:
@@ -27,9 +41,9 @@ def test_migrations_apply_once(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_group_commit_keeps_order_and_isolates_failures(tmp_path: Path) -> None:
+def test_group_commit_keeps_order_and_isolates_failures(db: Path | str) -> None:
     async def scenario() -> None:
-        store = open_store(tmp_path / "g.db")
+        store = open_store(db)
         record = ExecutionRecord(
             store.new_execution_id(), "arn:e", "arn:m", "r1", "e", "role", "RUNNING", "{}",
             None, None, None, 1.0, None,
@@ -71,12 +85,41 @@ def test_settings_from_flags_and_environment(tmp_path: Path) -> None:
     env = {"OPENSFN_PORT": "9000", "WAIT_TIME_SCALE": "0.5", "AWS_ACCOUNT_ID": "111122223333"}
     s = load_settings({"port": None, "db": f"sqlite:///{tmp_path}/x.db"}, env)
     assert (s.port, s.wait_scale, s.account_id) == (9000, 0.5, "111122223333")
-    assert s.sqlite_path == tmp_path / "x.db"
+    assert s.database == tmp_path / "x.db"
     assert load_settings({"port": 1234}, env).port == 1234  # the flag wins
-    with pytest.raises(ConfigError, match="not yet supported"):
-        load_settings({"db": "postgresql://u:p@host/db"}, {})
+    url = "postgresql://u:p@host:5433/db"
+    assert load_settings({"db": url}, {}).database == url
+    with pytest.raises(ConfigError, match="unknown database URL") as refused:
+        load_settings({"db": "mysql://u:secret@host/db"}, {})
+    assert "secret" not in str(refused.value)
     with pytest.raises(ConfigError):
         load_settings({}, {"OPENSFN_WAIT_SCALE": "-1"})
+
+
+def test_postgresql_migrations_durability_and_one_owner() -> None:
+    """On PostgreSQL: the migrations apply once (their number kept in opensfn_schema),
+    --durability sets synchronous_commit, and the database belongs to one server (an
+    advisory lock), said without the password, until that server closes it."""
+    from opensfn.store.sqlite import StoreInUse
+
+    with pg.database() as url:
+        full = open_store(url)
+        assert full.rows("SHOW synchronous_commit") == [("on",)]
+        version = full.rows("SELECT MAX(version) FROM opensfn_schema")[0][0]
+        assert version >= 5
+        user = full.rows("SELECT current_user")[0][0]
+        parts = urlsplit(url)
+        with_password = parts._replace(netloc=f"{user}:s3cret@{parts.hostname}:{parts.port}")
+        with pytest.raises(StoreInUse, match="in use by another opensfn server") as refused:
+            open_store(with_password.geturl())  # trust auth: the password is not checked
+        assert "s3cret" not in str(refused.value) and f"{user}@" in str(refused.value)
+        full.close_sync()
+        normal = open_store(url, "NORMAL")  # reopened: nothing applied twice
+        assert normal.rows("SHOW synchronous_commit") == [("off",)]
+        assert normal.rows("SELECT COUNT(*), MAX(version) FROM opensfn_schema") == [
+            (version, version)
+        ]
+        normal.close_sync()
 
 
 def test_durability_setting(tmp_path: Path) -> None:
@@ -91,8 +134,8 @@ def test_durability_setting(tmp_path: Path) -> None:
         store.close_sync()
 
 
-def test_execution_closed_in_its_start_is_one_row(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "c.db")
+def test_execution_closed_in_its_start_is_one_row(db: Path | str) -> None:
+    store = open_store(db)
     record = ExecutionRecord(
         store.new_execution_id(), "arn:e", "arn:m", "r1", "e", "role", "RUNNING", "{}",
         None, None, None, 1.0, None,
@@ -109,12 +152,12 @@ def test_execution_closed_in_its_start_is_one_row(tmp_path: Path) -> None:
     store.close_sync()
 
 
-def test_cached_rows_follow_committed_writes(tmp_path: Path) -> None:
+def test_cached_rows_follow_committed_writes(db: Path | str) -> None:
     """State machine and activity rows are cached; a write to one is seen once committed."""
     from opensfn.store.records import ActivityRecord, MachineRecord, RevisionRecord
 
     async def scenario() -> None:
-        store = open_store(tmp_path / "c.db")
+        store = open_store(db)
         m = MachineRecord("arn:m", "us-east-1", "1", "m", "STANDARD", "r1", False, "ACTIVE", 1.0, 1)
         r1 = RevisionRecord("arn:m", "r1", "{}", "role", "{}", "{}", 1.0)
         r2 = RevisionRecord("arn:m", "r2", "{}", "role", "{}", "{}", 2.0)
@@ -139,7 +182,9 @@ def test_cached_rows_follow_committed_writes(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
-def test_start_answers_once_its_start_is_committed_and_the_run_follows(tmp_path: Path) -> None:
+def test_start_answers_once_its_start_is_committed_and_the_run_follows(
+    db: Path | str,
+) -> None:
     """StartExecution's contract with the store: when it returns, ExecutionStarted is
     committed and the states have not run yet; they run and commit after it, and a name
     used before is refused by the store's unique index without writing anything."""
@@ -148,7 +193,7 @@ def test_start_answers_once_its_start_is_committed_and_the_run_follows(tmp_path:
     from opensfn.store.records import MachineRecord, RevisionRecord
 
     async def scenario() -> None:
-        store = open_store(tmp_path / "r.db")
+        store = open_store(db)
         runtime = Runtime(store, wait_scale=1.0)
         await runtime.start()
         arn = "arn:aws:states:us-east-1:123456789012:stateMachine:m"
@@ -225,7 +270,7 @@ def _runtime_machine(definition: dict[str, Any], name: str = "m") -> tuple[Any, 
 
 
 def test_a_first_task_is_scheduled_in_the_start_and_other_first_states_run_after(
-    tmp_path: Path,
+    db: Path | str,
 ) -> None:
     """Entering a Task or a Wait only schedules work: the start writes it in its own
     commit. A first Map (or any state that computes) runs after the answer."""
@@ -234,7 +279,7 @@ def test_a_first_task_is_scheduled_in_the_start_and_other_first_states_run_after
     activity = "arn:aws:states:us-east-1:123456789012:activity:work"
 
     async def scenario() -> None:
-        store = open_store(tmp_path / "r.db")
+        store = open_store(db)
         runtime = Runtime(store, wait_scale=1.0)
         await runtime.start()
 
@@ -280,7 +325,7 @@ def test_a_first_task_is_scheduled_in_the_start_and_other_first_states_run_after
 
 
 def test_a_write_queued_after_a_failed_one_of_the_same_execution_is_not_committed(
-    tmp_path: Path,
+    db: Path | str,
 ) -> None:
     """Group commit rolls a failing write back alone; a later write of the same execution
     in the same commit must fail with it, or the history would skip the lost step."""
@@ -290,7 +335,7 @@ def test_a_write_queued_after_a_failed_one_of_the_same_execution_is_not_committe
     wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}
 
     async def scenario() -> None:
-        store = open_store(tmp_path / "r.db")
+        store = open_store(db)
         runtime = Runtime(store, wait_scale=1.0)
         await runtime.start()
         machine, revision, prefix = _runtime_machine(wait)

@@ -34,6 +34,7 @@ from opensfn.errors import (
     UnknownOperationException,
 )
 from opensfn.runtime.runner import Runtime
+from opensfn.store.postgres import safe_url
 from opensfn.store.sqlite import open_store
 
 LOG = logging.getLogger("opensfn.api")
@@ -140,7 +141,7 @@ class App:
 
     async def startup(self) -> None:
         settings = self.settings
-        store = open_store(settings.sqlite_path, DURABILITY[settings.durability])
+        store = open_store(settings.database, DURABILITY[settings.durability])
         runtime = Runtime(store, settings.wait_scale, settings)
         await runtime.start()
         self.services = Services(settings, store, runtime)
@@ -153,7 +154,8 @@ class App:
             gc.freeze()
         LOG.info(
             "opensfn ready: db %s, %d open executions; console at http://%s:%d%s",
-            settings.sqlite_path, len(runtime.open), settings.host, settings.port, console.PREFIX,
+            store.path or safe_url(settings.db), len(runtime.open), settings.host, settings.port,
+            console.PREFIX,
         )  # fmt: skip
 
     async def shutdown(self) -> None:

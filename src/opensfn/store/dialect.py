@@ -1,8 +1,9 @@
 """The SQL that differs between databases, kept in one place.
 
-Only SQLite exists today; PostgreSQL (psycopg 3) will add a second table of the same
-keys. Everything else in ``store/`` uses portable SQL with ``?`` placeholders, which
-:func:`placeholders` rewrites for drivers that use ``%s``.
+SQLite (the embedded default) and PostgreSQL (psycopg 3). Everything else in ``store/``
+uses portable SQL with ``?`` placeholders, which :func:`placeholders` rewrites for
+drivers that use ``%s``; the migrations are written once, in SQLite's words, and
+:func:`schema` turns them into PostgreSQL's.
 """
 
 from __future__ import annotations
@@ -35,16 +36,51 @@ DIALECTS: dict[str, dict[str, tuple[str, ...] | str]] = {
         "set_version": "PRAGMA user_version = {n}",
         "paramstyle": "qmark",
     },
+    "postgresql": {
+        # The applied migration number lives in a table of its own (PostgreSQL has no
+        # user_version). Ownership of the database (one server) is an advisory lock,
+        # taken by the store once connected; ``synchronous_commit`` follows --durability.
+        "setup": (
+            "SET client_min_messages = warning",
+            "CREATE TABLE IF NOT EXISTS opensfn_schema (version INTEGER NOT NULL)",
+        ),
+        "begin_write": "BEGIN",
+        "get_version": "SELECT COALESCE(MAX(version), 0) FROM opensfn_schema",
+        "set_version": "INSERT INTO opensfn_schema (version) VALUES ({n})",
+        "paramstyle": "format",
+    },
 }
+
+# The migrations' SQLite types and clauses -> PostgreSQL's. Rules: whole words only;
+# REAL is SQLite's 8-byte float (PostgreSQL's REAL has 4); INTEGER columns hold row ids
+# and counts that may pass 2^31; TEXT compares and sorts by bytes in SQLite, so the same
+# collation ("C") keeps ORDER BY and comparisons identical; WITHOUT ROWID is a storage
+# choice PostgreSQL does not have.
+_SCHEMA_RULES = (
+    (re.compile(r"\bWITHOUT ROWID\b"), ""),
+    (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+    (re.compile(r"\bINTEGER\b"), "BIGINT"),
+    (re.compile(r"\bTEXT\b"), 'TEXT COLLATE "C"'),
+)
 
 _QMARK = re.compile(r"\?")
 
 
 def placeholders(sql: str, dialect: str) -> str:
-    """``sql`` with ``?`` placeholders rewritten for ``dialect``'s driver."""
+    """``sql`` with ``?`` placeholders rewritten for ``dialect``'s driver (a literal
+    ``%`` doubled where ``%s`` marks parameters)."""
     if DIALECTS[dialect]["paramstyle"] == "qmark":
         return sql
-    return _QMARK.sub("%s", sql)
+    return _QMARK.sub("%s", sql.replace("%", "%%"))
+
+
+def schema(script: str, dialect: str) -> str:
+    """A migration script (written for SQLite) in ``dialect``'s words."""
+    if dialect == "sqlite":
+        return script
+    for pattern, replacement in _SCHEMA_RULES:
+        script = pattern.sub(replacement, script)
+    return script
 
 
 def statement(dialect: str, key: str) -> str:

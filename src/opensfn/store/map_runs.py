@@ -10,12 +10,11 @@ is still RUNNING (runs nest, they never interleave within one thread).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opensfn.store.sqlite import Batch, Store
+from opensfn.store.sqlite import Batch, Connection, Store
 
 _COLS = (
     "arn, execution_id, status, start_date, stop_date, total, max_concurrency, "
@@ -43,7 +42,7 @@ class MapRunRecord:
     tolerated_failure_count: int
 
 
-def _close(conn: sqlite3.Connection, execution_id: int, status: str, when: float) -> None:
+def _close(conn: Connection, execution_id: int, status: str, when: float) -> None:
     conn.execute(
         "UPDATE map_runs SET status = ?, stop_date = ? WHERE arn = ("
         "SELECT arn FROM map_runs WHERE execution_id = ? AND status = 'RUNNING' "
@@ -52,7 +51,7 @@ def _close(conn: sqlite3.Connection, execution_id: int, status: str, when: float
     )
 
 
-def record_events(conn: sqlite3.Connection, execution_id: int, events: Sequence[Any]) -> None:
+def record_events(conn: Connection, execution_id: int, events: Sequence[Any]) -> None:
     """Insert or close map runs for the map-run events among ``events``."""
     length = 0
     for e in events:
@@ -62,16 +61,16 @@ def record_events(conn: sqlite3.Connection, execution_id: int, events: Sequence[
         elif typ == "MapRunStarted":
             arn = e["mapRunStartedEventDetails"]["mapRunArn"]
             conn.execute(
-                "INSERT OR IGNORE INTO map_runs (arn, execution_id, status, start_date, total, seq) "
+                "INSERT INTO map_runs (arn, execution_id, status, start_date, total, seq) "
                 "VALUES (?, ?, 'RUNNING', ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM map_runs "
-                "WHERE execution_id = ?))",
+                "WHERE execution_id = ?)) ON CONFLICT (arn) DO NOTHING",
                 (arn, execution_id, float(e["timestamp"]), length, execution_id),
             )
         elif typ in _END_EVENTS:
             _close(conn, execution_id, _END_EVENTS[typ], float(e["timestamp"]))
 
 
-def close_all(conn: sqlite3.Connection, execution_id: int, status: str, when: float) -> None:
+def close_all(conn: Connection, execution_id: int, status: str, when: float) -> None:
     """The execution closed: runs still RUNNING end with it."""
     final = "ABORTED" if status == "ABORTED" else "FAILED"
     conn.execute(
@@ -105,7 +104,7 @@ def update(
 ) -> Batch:
     """UpdateMapRun: the settings given change, the others stay."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         conn.execute(
             "UPDATE map_runs SET max_concurrency = COALESCE(?, max_concurrency), "
             "tolerated_failure_percentage = COALESCE(?, tolerated_failure_percentage), "

@@ -1,4 +1,7 @@
-"""The SQLite store: one connection, one writer doing group commit on the event loop.
+"""The store: one connection, one writer doing group commit on the event loop.
+
+SQLite is the embedded default; a ``postgresql://`` database (``store/postgres.py``) is
+used the same way, through a connection that speaks like ``sqlite3``'s.
 
 Writes are batches — a function run against the connection — queued by ``submit``. The
 first batch queued in a turn of the event loop schedules one flush for the next turn;
@@ -38,7 +41,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from opensfn.errors import OpensfnError
-from opensfn.store import dialect
+from opensfn.store import dialect, postgres
 from opensfn.store.records import (
     ActivityRecord,
     Closing,
@@ -50,7 +53,15 @@ from opensfn.store.records import (
 LOG = logging.getLogger("opensfn.store")
 T = TypeVar("T")
 R = TypeVar("R", MachineRecord, ActivityRecord)
-Batch = Callable[[sqlite3.Connection], Any]
+Connection = Any
+"""A ``sqlite3.Connection`` or a :class:`~opensfn.store.postgres.PgConnection` (both offer
+``execute``/``executemany`` on ``?``-placeholder SQL)."""
+Batch = Callable[[Connection], Any]
+# A violated constraint (a UNIQUE key), whichever database raised it.
+IntegrityErrors: tuple[type[BaseException], ...] = (
+    sqlite3.IntegrityError,
+    *postgres.integrity_errors(),
+)
 
 
 class Rewrites:
@@ -80,7 +91,19 @@ _EXEC_COLS = (
 
 
 class StoreInUse(OpensfnError):
-    """Another process holds the database (one server per database file)."""
+    """Another process holds the database (one server per database)."""
+
+
+def _connect_pg(url: str, synchronous: str) -> Connection:
+    conn, owned = postgres.connect(url, synchronous)
+    if not owned:
+        conn.close()
+        raise StoreInUse(
+            f"The database {postgres.safe_url(url)} is in use by another opensfn server "
+            "(one server per database; several nodes sharing one are not supported yet): "
+            "stop that server or give this one another --db."
+        )
+    return conn
 
 
 def _connect(path: Path, synchronous: str = "FULL") -> sqlite3.Connection:
@@ -113,9 +136,10 @@ _RESOURCE_CACHE = 4096  # state machine and activity rows kept (emptied when ful
 _SYNCHRONOUS = {"FULL": "FULL", "NORMAL": "NORMAL"}  # the only values accepted
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply the numbered ``migrations/NNN_name.sql`` files not applied yet; return the version."""
-    current = int(conn.execute(dialect.statement(_DIALECT, "get_version")).fetchone()[0])
+def migrate(conn: Connection, name: str = _DIALECT) -> int:
+    """Apply the numbered ``migrations/NNN_name.sql`` files not applied yet (in the words
+    of the database ``name``); return the version."""
+    current = int(conn.execute(dialect.statement(name, "get_version")).fetchone()[0])
     files = sorted(
         (
             f
@@ -128,11 +152,11 @@ def migrate(conn: sqlite3.Connection) -> int:
         number = int(f.name.split("_", 1)[0])
         if number <= current:
             continue
-        script = f.read_text(encoding="utf-8")
-        set_version = dialect.statement(_DIALECT, "set_version").format(n=number)
+        script = dialect.schema(f.read_text(encoding="utf-8"), name)
+        set_version = dialect.statement(name, "set_version").format(n=number)
         # One transaction per file: a migration is applied whole or not at all.
         conn.executescript(
-            f"{dialect.statement(_DIALECT, 'begin_write')};\n{script}\n;{set_version};\nCOMMIT;"
+            f"{dialect.statement(name, 'begin_write')};\n{script}\n;{set_version};\nCOMMIT;"
         )
         current = number
         LOG.info("applied migration %s", f.name)
@@ -142,12 +166,20 @@ def migrate(conn: sqlite3.Connection) -> int:
 class Store:
     """The durable state of one server. Open with :func:`open_store`; close with :meth:`close`."""
 
-    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._conn = conn = _connect(path, synchronous)
+    def __init__(self, db: Path | str, synchronous: str = "FULL") -> None:
+        if isinstance(db, str) and postgres.is_url(db):
+            self.path: Path | None = None
+            self.dialect = postgres.DIALECT
+            self._conn = conn = _connect_pg(db, synchronous)
+        else:
+            path = Path(db)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.path = path
+            self.dialect = _DIALECT
+            self._conn = conn = _connect(path, synchronous)
+        self._begin = dialect.statement(self.dialect, "begin_write")
         try:
-            migrate(conn)
+            migrate(conn, self.dialect)
         except BaseException:
             conn.close()
             raise
@@ -195,7 +227,7 @@ class Store:
     def write_now(self, batch: Batch) -> Any:
         """Run ``batch`` and commit it from a thread without an event loop (start-up, tests)."""
         with self._write_lock:
-            ((result, exc),) = _commit_group(self._conn, [batch])
+            ((result, exc),) = _commit_group(self._conn, [batch], self._begin)
         self._forget([batch])
         if exc is not None:
             raise exc
@@ -207,7 +239,7 @@ class Store:
         if not items:
             return
         with self._write_lock:
-            outcomes = _commit_group(self._conn, [batch for batch, _ in items])
+            outcomes = _commit_group(self._conn, [batch for batch, _ in items], self._begin)
         self._forget([batch for batch, _ in items])
         for (_, fut), (result, exc) in zip(items, outcomes, strict=True):
             if fut.done():  # the caller went away (cancelled); the write is committed regardless
@@ -259,7 +291,8 @@ class Store:
 
     def rows(self, sql: str, args: Iterable[Any] = ()) -> list[Any]:
         """Rows of a read-only query on committed data (for the store modules beside this one)."""
-        return self._conn.execute(sql, tuple(args)).fetchall()
+        rows: list[Any] = self._conn.execute(sql, tuple(args)).fetchall()
+        return rows
 
     def get_meta(self, key: str) -> str | None:
         """A value of the meta table."""
@@ -413,13 +446,13 @@ class Store:
 
 
 def _commit_group(
-    conn: sqlite3.Connection, batches: list[Batch]
+    conn: Connection, batches: list[Batch], begin: str = _BEGIN
 ) -> list[tuple[Any, BaseException | None]]:
     """Run ``batches`` in one transaction, each in a SAVEPOINT; (result, exception) of each."""
     outcomes: list[tuple[Any, BaseException | None]] = []
     single = len(batches) == 1  # one batch: the transaction itself isolates it
     try:
-        conn.execute(_BEGIN)
+        conn.execute(begin)
         for batch in batches:
             if single:
                 outcomes.append((batch(conn), None))
@@ -444,10 +477,11 @@ def _commit_group(
     return outcomes
 
 
-def open_store(path: Path, synchronous: str = "FULL") -> Store:
-    """Open (creating and migrating if needed) the SQLite database at ``path``;
-    ``synchronous`` is SQLite's setting: FULL (the default, see ``--durability``) or NORMAL."""
-    return Store(path, synchronous)
+def open_store(db: Path | str, synchronous: str = "FULL") -> Store:
+    """Open (creating and migrating if needed) the database ``db``: a SQLite file (a path)
+    or a ``postgresql://`` URL; ``synchronous``: FULL (the default, see ``--durability``)
+    or NORMAL."""
+    return Store(db, synchronous)
 
 
 __all__ = ["Closing", "Rewrites", "Store", "StoreInUse", "open_store"]

@@ -6,10 +6,9 @@ functions return batches for ``Store.submit`` (all-or-nothing, like ``store.writ
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
-from opensfn.store.sqlite import Batch, Store
+from opensfn.store.sqlite import Batch, Connection, Store
 
 
 @dataclass(frozen=True)
@@ -153,7 +152,7 @@ def executions_through(store: Store, qualified_arn: str) -> set[str]:
 def publish_version(v: VersionRecord) -> Batch:
     """A new version; its number becomes the machine's last one."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         conn.execute(
             f"INSERT INTO machine_versions ({_VERSION_COLS}) VALUES (?, ?, ?, ?, ?)",
             (v.machine_arn, v.version, v.revision_id, v.description, v.creation_date),
@@ -170,7 +169,7 @@ def publish_version(v: VersionRecord) -> Batch:
 def delete_version(machine_arn: str, version: int) -> Batch:
     """Remove one version (its number is not reused)."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         conn.execute(
             "DELETE FROM machine_versions WHERE machine_arn = ? AND version = ?",
             (machine_arn, version),
@@ -182,9 +181,13 @@ def delete_version(machine_arn: str, version: int) -> Batch:
 def put_alias(a: AliasRecord) -> Batch:
     """Create or replace an alias."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         conn.execute(
-            f"INSERT OR REPLACE INTO machine_aliases ({_ALIAS_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO machine_aliases ({_ALIAS_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (arn) DO UPDATE SET machine_arn = excluded.machine_arn, "
+            "name = excluded.name, description = excluded.description, "
+            "routing = excluded.routing, creation_date = excluded.creation_date, "
+            "update_date = excluded.update_date",
             (a.arn, a.machine_arn, a.name, a.description, a.routing, a.creation_date,
              a.update_date),
         )  # fmt: skip
@@ -195,7 +198,7 @@ def put_alias(a: AliasRecord) -> Batch:
 def delete_alias(arn: str) -> Batch:
     """Remove an alias."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         conn.execute("DELETE FROM machine_aliases WHERE arn = ?", (arn,))
         conn.execute("DELETE FROM tags WHERE resource_arn = ?", (arn,))
 
@@ -206,10 +209,10 @@ def record_source(store: Store, s: SourceRecord) -> Batch:
     """Remember the version/alias of a new execution (the first record wins)."""
     store.sources_seen = True  # before the commit: reads look for sources from now on
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         conn.execute(
-            "INSERT OR IGNORE INTO execution_sources (execution_arn, machine_arn, version_arn, "
-            "alias_arn) VALUES (?, ?, ?, ?)",
+            "INSERT INTO execution_sources (execution_arn, machine_arn, version_arn, "
+            "alias_arn) VALUES (?, ?, ?, ?) ON CONFLICT (execution_arn) DO NOTHING",
             (s.execution_arn, s.machine_arn, s.version_arn, s.alias_arn),
         )
 
@@ -219,7 +222,7 @@ def record_source(store: Store, s: SourceRecord) -> Batch:
 def delete_machine_extras(machine_arn: str) -> Batch:
     """A deleted machine's versions and aliases go with it (its version counter too)."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         for table in ("machine_versions", "machine_aliases", "version_counters"):
             conn.execute(f"DELETE FROM {table} WHERE machine_arn = ?", (machine_arn,))
 

@@ -8,7 +8,6 @@ the table constraints are the last line of defence.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
@@ -22,7 +21,7 @@ from opensfn.store.records import (
     MachineRecord,
     RevisionRecord,
 )
-from opensfn.store.sqlite import Batch, Rewrites
+from opensfn.store.sqlite import Batch, Connection, IntegrityErrors, Rewrites
 
 Event = dict[str, Any]
 
@@ -44,7 +43,7 @@ Child = tuple[ChildEvents, int | None]
 """A child execution's new events and, when they begin its history, the row id it gets."""
 
 
-def _insert_revision(conn: sqlite3.Connection, r: RevisionRecord) -> None:
+def _insert_revision(conn: Connection, r: RevisionRecord) -> None:
     conn.execute(
         "INSERT INTO revisions (machine_arn, revision_id, definition, role_arn, logging, tracing, "
         "update_date) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -60,7 +59,7 @@ def _insert_revision(conn: sqlite3.Connection, r: RevisionRecord) -> None:
     )
 
 
-def _put_tags(conn: sqlite3.Connection, arn: str, tags: Iterable[tuple[str, str]]) -> None:
+def _put_tags(conn: Connection, arn: str, tags: Iterable[tuple[str, str]]) -> None:
     conn.executemany(
         "INSERT INTO tags (resource_arn, key, value) VALUES (?, ?, ?) "
         "ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value",
@@ -71,7 +70,7 @@ def _put_tags(conn: sqlite3.Connection, arn: str, tags: Iterable[tuple[str, str]
 def put_meta(key: str, value: str) -> Batch:
     """Set a meta value unless it is set already (first writer wins)."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         conn.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (key, value)
         )
@@ -84,7 +83,7 @@ def create_machine(
 ) -> Batch:
     """A new state machine with its first revision and tags."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         conn.execute(
             "INSERT INTO state_machines (arn, region, account, name, type, revision_id, updated, status, "
             "creation_date, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -101,7 +100,7 @@ def create_machine(
 def update_machine(revision: RevisionRecord) -> Batch:
     """A new revision becomes the machine's current one."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         _insert_revision(conn, revision)
         conn.execute(
             "UPDATE state_machines SET revision_id = ?, updated = 1 WHERE arn = ?",
@@ -114,7 +113,7 @@ def update_machine(revision: RevisionRecord) -> Batch:
 def set_machine_status(arn: str, status: str) -> Batch:
     """ACTIVE or DELETING (DeleteStateMachine while executions still run)."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         conn.execute("UPDATE state_machines SET status = ? WHERE arn = ?", (status, arn))
 
     return Rewrites(arn, run)
@@ -123,7 +122,7 @@ def set_machine_status(arn: str, status: str) -> Batch:
 def delete_machine(arn: str) -> Batch:
     """The machine and its tags go; revisions stay for its executions' records."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         conn.execute("DELETE FROM state_machines WHERE arn = ?", (arn,))
         conn.execute("DELETE FROM tags WHERE resource_arn = ?", (arn,))
 
@@ -133,7 +132,7 @@ def delete_machine(arn: str) -> Batch:
 def create_activity(a: ActivityRecord, tags: Sequence[tuple[str, str]]) -> Batch:
     """A new activity with its tags."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         conn.execute(
             "INSERT INTO activities (arn, region, account, name, creation_date, seq) VALUES (?, ?, ?, ?, ?, ?)",
             (a.arn, a.region, a.account, a.name, a.creation_date, a.seq),
@@ -147,7 +146,7 @@ def create_activity(a: ActivityRecord, tags: Sequence[tuple[str, str]]) -> Batch
 def delete_activity(arn: str) -> Batch:
     """The activity and its tags go."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         conn.execute("DELETE FROM activities WHERE arn = ?", (arn,))
         conn.execute("DELETE FROM tags WHERE resource_arn = ?", (arn,))
 
@@ -157,7 +156,7 @@ def delete_activity(arn: str) -> Batch:
 def put_tags(arn: str, tags: Sequence[tuple[str, str]]) -> Batch:
     """Add or overwrite tags of a resource."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         _put_tags(conn, arn, tags)
 
     return run
@@ -166,7 +165,7 @@ def put_tags(arn: str, tags: Sequence[tuple[str, str]]) -> Batch:
 def delete_tags(arn: str, keys: Sequence[str]) -> Batch:
     """Remove tags of a resource by key (absent keys are ignored)."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         conn.executemany(
             "DELETE FROM tags WHERE resource_arn = ? AND key = ?", [(arn, k) for k in keys]
         )
@@ -174,7 +173,7 @@ def delete_tags(arn: str, keys: Sequence[str]) -> Batch:
     return run
 
 
-def _insert_events(conn: sqlite3.Connection, execution_id: int, events: Sequence[Event]) -> None:
+def _insert_events(conn: Connection, execution_id: int, events: Sequence[Event]) -> None:
     if events:
         conn.executemany(
             "INSERT INTO events (execution_id, id, body) VALUES (?, ?, ?)",
@@ -193,7 +192,7 @@ _CHILD_ENDS = {
 }
 
 
-def _record_children(conn: sqlite3.Connection, children: Sequence[Child]) -> None:
+def _record_children(conn: Connection, children: Sequence[Child]) -> None:
     """Rows and history events of Distributed Map child executions (see ``Child``). A
     child's row names no revision: its definition is its Map Run's parent's."""
     for child, new_id in children:
@@ -234,7 +233,7 @@ def _record_children(conn: sqlite3.Connection, children: Sequence[Child]) -> Non
 REDRIVABLE = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 
 
-def _close(conn: sqlite3.Connection, execution_id: int, c: Closing, state: bytes) -> None:
+def _close(conn: Connection, execution_id: int, c: Closing, state: bytes) -> None:
     kept = state.decode() if c.status in REDRIVABLE else None
     conn.execute(
         "UPDATE executions SET status = ?, output = ?, error = ?, cause = ?, stop_date = ?, state = ? "
@@ -251,7 +250,7 @@ class NameTaken(Exception):
 
 
 def _insert_execution(
-    conn: sqlite3.Connection, e: ExecutionRecord, state: bytes, closing: Closing | None
+    conn: Connection, e: ExecutionRecord, state: bytes, closing: Closing | None
 ) -> None:
     if closing is None:
         conn.execute(
@@ -284,10 +283,10 @@ def start_execution(
     """A new execution row, its first events and engine state (closed already if it ended);
     :class:`NameTaken` when an execution of that ARN exists (nothing is written)."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         try:
             _insert_execution(conn, e, state, closing)
-        except sqlite3.IntegrityError as exc:
+        except IntegrityErrors as exc:
             raise NameTaken(e.arn) from exc
         _insert_events(conn, e.id, events)
         if children:
@@ -308,7 +307,7 @@ def advance_execution(
     """One step of a running execution: new events and state, or its end (and what its
     Distributed Maps' child executions recorded in the step)."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         _insert_events(conn, execution_id, events)
         if children:
             _record_children(conn, children)
@@ -332,7 +331,7 @@ def redrive_execution(
 ) -> Batch:
     """RedriveExecution: the execution is RUNNING again, its history goes on."""
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         conn.execute(
             "UPDATE executions SET status = 'RUNNING', output = NULL, error = NULL, cause = NULL, "
             "stop_date = NULL, state = ?, redrive_count = ?, redrive_date = ? WHERE id = ?",

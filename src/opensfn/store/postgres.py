@@ -1,0 +1,136 @@
+"""PostgreSQL for the store: a psycopg 3 connection that speaks like ``sqlite3``'s.
+
+The store's SQL is portable and written with ``?`` placeholders; the write batches and
+reads call ``execute``, ``executemany`` and ``executescript`` on a connection and read
+``fetchone``/``fetchall`` or iterate the result. :class:`PgConnection` offers exactly
+that over one psycopg connection in autocommit mode (the store sends BEGIN, SAVEPOINT
+and COMMIT itself, as it does on SQLite), translating each statement once.
+
+One server owns a database, as with SQLite's exclusive lock: the connection takes a
+session advisory lock at start and keeps it until it closes, so a second server on the
+same database stops at start with :class:`~opensfn.store.sqlite.StoreInUse` instead of
+handing out the same execution ids. Several servers sharing one database (partitions
+and leases, DESIGN.md §3) are not built yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from opensfn.store import dialect
+
+try:  # psycopg is a dependency, but a broken libpq should not stop SQLite users
+    import psycopg
+    from psycopg import errors as pg_errors
+except ImportError:  # pragma: no cover - exercised only without psycopg
+    psycopg = None  # type: ignore[assignment]
+    pg_errors = None  # type: ignore[assignment]
+
+DIALECT = "postgresql"
+# The advisory lock key that marks a database as owned by one opensfn server
+# (any 64-bit number; this one spells "opensfn" in ASCII).
+OWNER_LOCK = 0x6F70656E73666E
+
+
+def integrity_errors() -> tuple[type[BaseException], ...]:
+    """The exception types psycopg raises for a violated constraint (none without it)."""
+    return () if pg_errors is None else (pg_errors.IntegrityError,)
+
+
+class PgCursor:
+    """The rows of one statement, read the way ``sqlite3.Cursor``'s are."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone() if self._cursor.description else None
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cursor.fetchall()) if self._cursor.description else []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor) if self._cursor.description else iter(())
+
+
+class PgConnection:
+    """The subset of ``sqlite3.Connection`` the store uses, on one psycopg connection."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._sql: dict[str, str] = {}  # statement as written -> as sent (translated once)
+
+    def _translate(self, sql: str) -> str:
+        sent = self._sql.get(sql)
+        if sent is None:
+            sent = dialect.placeholders(sql, DIALECT)
+            if len(self._sql) < 4096:
+                self._sql[sql] = sent
+        return sent
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> PgCursor:
+        if params:
+            return PgCursor(self._conn.execute(self._translate(sql), tuple(params)))
+        # Without parameters the statement goes as written (no %s to fill: a literal %
+        # must stay single), e.g. BEGIN, COMMIT, SAVEPOINT.
+        return PgCursor(self._conn.execute(sql.encode()))
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        batch = [tuple(r) for r in rows]
+        if batch:
+            with self._conn.cursor() as cursor:
+                cursor.executemany(self._translate(sql), batch)
+
+    def executescript(self, script: str) -> None:
+        """Several statements without parameters (a migration), sent as one query."""
+        self._conn.execute(script.encode())
+
+    @property
+    def in_transaction(self) -> bool:
+        status = self._conn.info.transaction_status
+        return bool(status != psycopg.pq.TransactionStatus.IDLE)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def is_url(db: str) -> bool:
+    """Does ``db`` name a PostgreSQL database (rather than a SQLite file)?"""
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+def connect(url: str, synchronous: str) -> tuple[PgConnection, bool]:
+    """A connection to the database at ``url`` and whether it got the owner's lock.
+
+    ``synchronous``: FULL (a COMMIT returns once PostgreSQL flushed its WAL) or NORMAL
+    (``synchronous_commit = off``: survives a crash of opensfn, not of PostgreSQL's host).
+    """
+    if psycopg is None:  # pragma: no cover
+        raise RuntimeError("PostgreSQL needs the psycopg package (pip install 'psycopg[binary]')")
+    conn = psycopg.connect(url, autocommit=True)
+    try:
+        for sql in dialect.setup_statements(DIALECT):
+            conn.execute(sql.encode())
+        conn.execute(
+            b"SET synchronous_commit = on"
+            if synchronous == "FULL"
+            else b"SET synchronous_commit = off"
+        )
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (OWNER_LOCK,)).fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    return PgConnection(conn), bool(row and row[0])
+
+
+def safe_url(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}@{host}" if user else f"{scheme}{sep}{host}"
