@@ -371,3 +371,45 @@ def test_a_distributed_maps_children_survive_kill_9(tmp_path: Path) -> None:
                 "ActivitySucceeded", "TaskStateExited", "ExecutionSucceeded",
             ]  # fmt: skip
             assert [e["id"] for e in events] == list(range(1, 8))
+
+
+def test_losing_the_postgresql_connection_stops_the_server_and_a_restart_resumes() -> None:
+    """PostgreSQL goes away under a running server (its session is terminated): the next
+    call fails with an AWS-shaped error, the server stops with exit code 3 (its memory may
+    be ahead of the database), and a restart on the same database carries on."""
+    import psycopg
+    from botocore.exceptions import ClientError
+
+    with pg.database() as url:
+        srv = Server(url, args=("--activity-poll-seconds", "1")).start()
+        try:
+            sfn = srv.client()
+            arn = machine(
+                sfn,
+                "lost",
+                {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "End": True}}},
+            )
+            run = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+            with psycopg.connect(pg.ADMIN, autocommit=True) as admin:
+                (terminated,) = admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND database = "
+                    "(SELECT oid FROM pg_database WHERE datname = %s)",
+                    (url.rsplit("/", 1)[1],),
+                ).fetchone()
+            assert terminated is True
+            with pytest.raises(ClientError) as failed:
+                sfn.describe_execution(executionArn=run)
+            assert failed.value.response["Error"]["Code"] == "InternalFailure"
+            assert srv.proc is not None and srv.proc.wait(20) == 3
+            assert (
+                srv.log is not None and "lost the connection to the database" in srv.log.read_text()
+            )
+            restarted = Server(url, port=srv.port).start()
+            try:
+                assert wait_status(restarted.client(), run, timeout=15)["status"] == "SUCCEEDED"
+            finally:
+                restarted.stop()
+        finally:
+            if srv.proc is not None and srv.proc.poll() is None:
+                srv.stop()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
+import signal
 import time
 from collections.abc import Awaitable
 from typing import Any
@@ -129,6 +131,8 @@ class App:
     max_body = MAX_BODY
     freeze_gc = False
     """Set by ``opensfn serve``, whose process is the server alone (not by tests)."""
+    exit_code = 0
+    """What ``opensfn serve`` exits with: 3 once the database connection was lost."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -142,6 +146,7 @@ class App:
     async def startup(self) -> None:
         settings = self.settings
         store = open_store(settings.database, DURABILITY[settings.durability])
+        store.on_lost(self._database_lost)
         runtime = Runtime(store, settings.wait_scale, settings)
         await runtime.start()
         self.services = Services(settings, store, runtime)
@@ -157,6 +162,18 @@ class App:
             store.path or safe_url(settings.db), len(runtime.open), settings.host, settings.port,
             console.PREFIX,
         )  # fmt: skip
+
+    def _database_lost(self, reason: str) -> None:
+        # What was in memory may be ahead of the database: stop, and let a restart resume
+        # every execution from what was committed (a supervisor restarts on exit code 3).
+        LOG.error(
+            "lost the connection to the database (%s): stopping; a restart resumes every "
+            "execution from what the database holds",
+            reason,
+        )
+        self.exit_code = 3
+        if self.freeze_gc:  # the process is the server's own: stop it
+            os.kill(os.getpid(), signal.SIGTERM)
 
     async def shutdown(self) -> None:
         services, self.services = self.services, None

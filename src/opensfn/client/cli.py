@@ -148,15 +148,18 @@ def serve(**flags: object) -> None:
         proxy_headers=False,  # no proxy in front: skip parsing X-Forwarded-* per request
         server_header=False,  # AWS sends no Server header; one header less to write and parse
     )
+
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal with the
     # handlers that were there before it: exit with 0 then, a clean stop is not an error.
+    # A stop that follows a lost database connection exits 3 (app.exit_code).
+    def exit_cleanly(signum: int, frame: object) -> None:
+        raise SystemExit(app.exit_code)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _exit_cleanly)
+        signal.signal(sig, exit_cleanly)
     uvicorn.Server(config).run()
-
-
-def _exit_cleanly(signum: int, frame: object) -> None:
-    raise SystemExit(0)
+    if app.exit_code:
+        raise SystemExit(app.exit_code)
 
 
 def _integration_flags(flags: dict[str, object]) -> None:

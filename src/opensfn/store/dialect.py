@@ -42,6 +42,9 @@ DIALECTS: dict[str, dict[str, tuple[str, ...] | str]] = {
         # taken by the store once connected; ``synchronous_commit`` follows --durability.
         "setup": (
             "SET client_min_messages = warning",
+            "SET tcp_keepalives_idle = 10",
+            "SET tcp_keepalives_interval = 5",
+            "SET tcp_keepalives_count = 3",
             "CREATE TABLE IF NOT EXISTS opensfn_schema (version INTEGER NOT NULL)",
         ),
         "begin_write": "BEGIN",

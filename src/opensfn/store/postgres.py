@@ -15,7 +15,7 @@ and leases, DESIGN.md §3) are not built yet.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from opensfn.store import dialect
@@ -57,11 +57,24 @@ class PgCursor:
 
 
 class PgConnection:
-    """The subset of ``sqlite3.Connection`` the store uses, on one psycopg connection."""
+    """The subset of ``sqlite3.Connection`` the store uses, on one psycopg connection.
+
+    ``on_lost`` is called once if the connection breaks (PostgreSQL restarted, the network
+    went away): the server's memory may then be ahead of the database, so the safe course
+    is to stop and let a restart resume every execution from what was committed."""
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
         self._sql: dict[str, str] = {}  # statement as written -> as sent (translated once)
+        self.on_lost: Callable[[str], None] | None = None
+        self.lost = False
+
+    def _failed(self, exc: BaseException) -> None:
+        if self.lost or not self._conn.broken:
+            return
+        self.lost = True
+        if self.on_lost is not None:
+            self.on_lost(str(exc).strip() or type(exc).__name__)
 
     def _translate(self, sql: str) -> str:
         sent = self._sql.get(sql)
@@ -72,21 +85,29 @@ class PgConnection:
         return sent
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> PgCursor:
-        if params:
-            return PgCursor(self._conn.execute(self._translate(sql), tuple(params)))
-        # Without parameters the statement goes as written (no %s to fill: a literal %
-        # must stay single), e.g. BEGIN, COMMIT, SAVEPOINT.
-        return PgCursor(self._conn.execute(sql.encode()))
+        try:
+            if params:
+                return PgCursor(self._conn.execute(self._translate(sql), tuple(params)))
+            # Without parameters the statement goes as written (no %s to fill: a literal %
+            # must stay single), e.g. BEGIN, COMMIT, SAVEPOINT.
+            return PgCursor(self._conn.execute(sql.encode()))
+        except psycopg.OperationalError as exc:
+            self._failed(exc)
+            raise
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         batch = [tuple(r) for r in rows]
         if batch:
-            with self._conn.cursor() as cursor:
-                cursor.executemany(self._translate(sql), batch)
+            try:
+                with self._conn.cursor() as cursor:
+                    cursor.executemany(self._translate(sql), batch)
+            except psycopg.OperationalError as exc:
+                self._failed(exc)
+                raise
 
     def executescript(self, script: str) -> None:
         """Several statements without parameters (a migration), sent as one query."""
-        self._conn.execute(script.encode())
+        self.execute(script)
 
     @property
     def in_transaction(self) -> bool:
@@ -110,7 +131,13 @@ def connect(url: str, synchronous: str) -> tuple[PgConnection, bool]:
     """
     if psycopg is None:  # pragma: no cover
         raise RuntimeError("PostgreSQL needs the psycopg package (pip install 'psycopg[binary]')")
-    conn = psycopg.connect(url, autocommit=True)
+    # Keepalives both ways: opensfn notices a PostgreSQL host that went away, and
+    # PostgreSQL ends the session of an opensfn host that went away (its lock with it)
+    # within about 25 s instead of the system's two hours.
+    conn = psycopg.connect(
+        url, autocommit=True, keepalives=1, keepalives_idle=10, keepalives_interval=5,
+        keepalives_count=3,
+    )  # fmt: skip
     try:
         for sql in dialect.setup_statements(DIALECT):
             conn.execute(sql.encode())

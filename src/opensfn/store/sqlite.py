@@ -211,6 +211,12 @@ class Store:
             conn.execute("SELECT EXISTS (SELECT 1 FROM execution_sources)").fetchone()[0]
         )
 
+    def on_lost(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(reason)`` once if the connection to the database breaks
+        (PostgreSQL only: a SQLite file does not go away under the process)."""
+        if isinstance(self._conn, postgres.PgConnection):
+            self._conn.on_lost = callback
+
     # ------------------------------------------------------------------ writer
 
     def submit(self, batch: Batch) -> asyncio.Future[Any]:
