@@ -42,6 +42,16 @@ class Settings:
     checkpoints): survives kill -9 of the server, but an OS crash or power loss may lose the
     last commits. ``--durability`` / ``OPENSFN_DURABILITY``."""
 
+    standby: bool = False
+    """With a PostgreSQL database another server holds: instead of stopping, wait as its
+    standby — forward API calls to it (the address it advertises) and take over, resuming
+    every open execution, as soon as it stops or dies. ``--standby`` / ``OPENSFN_STANDBY``."""
+
+    advertise_url: str = ""
+    """The address other servers of the same PostgreSQL database forward API calls to
+    while this one holds it (default ``http://<host>:<port>``; set it when listening on
+    0.0.0.0 or behind NAT). ``--advertise-url`` / ``OPENSFN_ADVERTISE_URL``."""
+
     wait_scale: float = 1.0
     """Factor applied to every timer delay (Wait, retry, timeouts); 0 fires timers at once.
     ``--wait-scale`` / ``OPENSFN_WAIT_SCALE`` (``WAIT_TIME_SCALE`` is honoured too)."""
@@ -116,6 +126,11 @@ class Settings:
     """File of the access keys accepted when :attr:`auth` is on: one key per line,
     ``ACCESS_KEY_ID SECRET_ACCESS_KEY ACCOUNT_ID`` separated by white space; blank lines and
     lines starting with ``#`` are ignored. ``--credentials`` / ``OPENSFN_CREDENTIALS``."""
+
+    @property
+    def advertised(self) -> str:
+        """:attr:`advertise_url`, or this server's own address."""
+        return self.advertise_url or f"http://{self.host}:{self.port}"
 
     @property
     def database(self) -> Path | str:
@@ -193,7 +208,9 @@ def load_settings(
                 values[f.name] = _convert(f.name, f.type, env[var])
                 break
     settings = Settings(**values)
-    database(settings.db)  # fail early on a database we cannot open
+    db = database(settings.db)  # fail early on a database we cannot open
+    if settings.standby and not isinstance(db, str):
+        raise ConfigError("--standby needs a PostgreSQL database (--db postgresql://…)")
     if settings.durability not in DURABILITY:
         raise ConfigError(
             f"setting durability: invalid value {settings.durability!r} (full or normal)"

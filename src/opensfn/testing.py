@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -263,6 +264,10 @@ class LocalServer:
             try:
                 with urllib.request.urlopen(f"{self.url}/_opensfn/health", timeout=0.5):
                     return self
+            except urllib.error.HTTPError as exc:
+                if exc.code == 503:  # a standby (--standby): it answers, forwarding
+                    return self
+                time.sleep(0.05)
             except OSError:
                 time.sleep(0.05)
         self.kill()

@@ -9,6 +9,7 @@ yields a 500; an unexpected exception is logged and answers InternalFailure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -26,6 +27,7 @@ from opensfn.api.context import RequestContext, Services
 from opensfn.api.model import decode_request
 from opensfn.api.operations import OPERATIONS
 from opensfn.api.sigv4 import Credentials, credential_scope
+from opensfn.api.standby import Standby
 from opensfn.api.wire import Answer, Headers, HttpRequest
 from opensfn.config import DURABILITY, Settings
 from opensfn.errors import (
@@ -36,14 +38,16 @@ from opensfn.errors import (
     UnknownOperationException,
 )
 from opensfn.runtime.runner import Runtime
-from opensfn.store.postgres import safe_url
-from opensfn.store.sqlite import open_store
+from opensfn.store import postgres, writes
+from opensfn.store.sqlite import Store, open_store
 
 LOG = logging.getLogger("opensfn.api")
 MAX_BODY = 1_048_576 + 65_536  # a 1 MB definition plus the rest of the request
 _PREFIX = "AWSStepFunctions."
 _JSON_HEADERS: Headers = [(b"content-type", b"application/x-amz-json-1.0")]
 _HEALTH: Answer = (200, [(b"content-type", b"application/json")], b'{"status":"ok"}')
+# A standby answers, but a load balancer should send the calls to the active server.
+_STANDBY: Answer = (503, [(b"content-type", b"application/json")], b'{"status":"standby"}')
 _TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 
 
@@ -139,16 +143,42 @@ class App:
         # With --auth, the accepted keys (read once, so a bad file stops the server at start).
         self.keys = load_credentials(settings.credentials) if settings.auth else None
         self.services: Services | None = None
+        # A standby (PostgreSQL held by another server): forwards calls, takes over later.
+        self.standby: Standby | None = None
+        self._takeover: asyncio.Task[None] | None = None
         self.access = AccessLog()
 
     # ------------------------------------------------------------------ lifespan
 
     async def startup(self) -> None:
         settings = self.settings
-        store = open_store(settings.database, DURABILITY[settings.durability])
+        synchronous = DURABILITY[settings.durability]
+        db = settings.database
+        if settings.standby:  # PostgreSQL (the settings check it)
+            assert isinstance(db, str)
+            conn, owned = postgres.connect(db, synchronous)
+            if not owned:
+                self.standby = Standby(conn, settings.activity_poll_seconds)
+                self._takeover = asyncio.create_task(self._take_over(db, synchronous, conn))
+                LOG.info(
+                    "opensfn standby: db %s is held by another server; API calls are "
+                    "forwarded to it until this one takes over; console at http://%s:%d%s",
+                    postgres.safe_url(db), settings.host, settings.port, console.PREFIX,
+                )  # fmt: skip
+                return
+            store = Store(db, synchronous, connection=conn)
+        else:
+            store = open_store(db, synchronous)
+        await self._serve_from(store)
+
+    async def _serve_from(self, store: Store) -> None:
+        """Run with ``store`` (the database is this server's): resume what is open."""
+        settings = self.settings
         store.on_lost(self._database_lost)
         runtime = Runtime(store, settings.wait_scale, settings)
         await runtime.start()
+        if store.dialect == postgres.DIALECT:  # where standbys find this server
+            await store.submit(writes.set_active_node(settings.advertised, time.time()))
         self.services = Services(settings, store, runtime)
         if self.freeze_gc:
             # What start-up built (modules, the API model's validators, compiled machines,
@@ -159,9 +189,25 @@ class App:
             gc.freeze()
         LOG.info(
             "opensfn ready: db %s, %d open executions; console at http://%s:%d%s",
-            store.path or safe_url(settings.db), len(runtime.open), settings.host, settings.port,
-            console.PREFIX,
+            store.path or postgres.safe_url(settings.db), len(runtime.open), settings.host,
+            settings.port, console.PREFIX,
         )  # fmt: skip
+
+    async def _take_over(self, db: str, synchronous: str, conn: postgres.PgConnection) -> None:
+        standby = self.standby
+        assert standby is not None
+        try:
+            await standby.wait_for_lock()
+            LOG.info("the database is free: this server takes over")
+            await self._serve_from(Store(db, synchronous, connection=conn))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            LOG.exception("taking over the database failed")
+            self._database_lost(repr(exc))
+        finally:
+            self.standby = None
+            await standby.close()
 
     def _database_lost(self, reason: str) -> None:
         # What was in memory may be ahead of the database: stop, and let a restart resume
@@ -176,6 +222,13 @@ class App:
             os.kill(os.getpid(), signal.SIGTERM)
 
     async def shutdown(self) -> None:
+        if self._takeover is not None and not self._takeover.done():
+            self._takeover.cancel()  # a standby that never took over: nothing to drain
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._takeover
+            standby_conn = self.standby.conn if self.standby is not None else None
+            if standby_conn is not None:
+                standby_conn.close()
         services, self.services = self.services, None
         if services is None:
             return
@@ -194,7 +247,7 @@ class App:
             return 405, _TEXT, b"Method Not Allowed"
         if req.method in ("GET", "HEAD"):
             if req.path == "/_opensfn/health":
-                return _HEALTH
+                return _HEALTH if self.standby is None else _STANDBY
             if req.path.startswith(console.PREFIX) or req.path == console.PREFIX[:-1]:
                 return console.serve(req.path)
         return 404, _TEXT, b"Not Found"
@@ -205,6 +258,9 @@ class App:
         try:
             services = self.services
             if services is None:
+                standby = self.standby
+                if standby is not None:
+                    return await standby.forward(req)
                 raise InternalFailure("The server is not running.")
             op, answer = await _dispatch(services, req, self.keys)
             if answer is None:  # the client hung up during a long poll: nobody to answer

@@ -20,11 +20,9 @@ the request in hand finish, and a future that tells a long poll its client has g
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import types
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, ClassVar, cast
@@ -252,18 +250,7 @@ class ApiProtocol(asyncio.Protocol):
     def _next(self) -> None:
         request = self.queue.popleft()
         self.busy = True
-        # The answer is begun at once, not in a task of its own: most requests (reads,
-        # errors) finish without waiting for anything and are answered here, in the loop
-        # iteration that read them. One that waits (a commit, a long poll) goes on in a task.
-        serving = self._serve(request)
-        try:
-            waiting = serving.send(None)
-        except StopIteration:
-            return
-        except BaseException:
-            LOG.exception("request handler failed")
-            return
-        task = self.loop.create_task(_go_on(serving, waiting))
+        task = self.loop.create_task(self._serve(request))
         tasks = self.server_state.tasks
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -323,32 +310,6 @@ class ApiProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         """The write buffer drained."""
-
-
-@types.coroutine
-def _pass_on(waiting: Any) -> Generator[Any, None, None]:
-    """Hand ``waiting`` (what a coroutine yielded: a future, or None) to the running task."""
-    yield waiting
-
-
-async def _go_on(serving: Coroutine[Any, None, None], waiting: Any) -> None:
-    """Run the rest of ``serving``, begun outside a task, which stopped at ``waiting``.
-
-    The task waits for what the coroutine waits for, then resumes it as a task would:
-    an exception thrown into the task (its cancellation, or the future's failure) is
-    thrown into the coroutine, else it is resumed with None and reads the future itself.
-    """
-    while True:
-        try:
-            await _pass_on(waiting)
-        except BaseException as exc:  # handed on to the coroutine, as a task would
-            resume: Callable[[], Any] = functools.partial(serving.throw, exc)
-        else:
-            resume = functools.partial(serving.send, None)
-        try:
-            waiting = resume()
-        except StopIteration:
-            return
 
 
 def bind(handler: Handler, max_body: int) -> type[ApiProtocol]:

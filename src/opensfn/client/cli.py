@@ -28,7 +28,20 @@ def cli() -> None:
 @click.option(
     "--db",
     default=None,
-    help="Database: a path or sqlite:///path [./.opensfn/opensfn.db; OPENSFN_DB].",
+    help="Database: a SQLite path (or sqlite:///path) or postgresql://user@host/dbname "
+    "[./.opensfn/opensfn.db; OPENSFN_DB].",
+)
+@click.option(
+    "--standby",
+    is_flag=True,
+    default=None,
+    help="PostgreSQL held by another server: forward calls to it and take over when it "
+    "stops [off; OPENSFN_STANDBY].",
+)
+@click.option(
+    "--advertise-url",
+    default=None,
+    help="Address the standbys forward to [http://HOST:PORT; OPENSFN_ADVERTISE_URL].",
 )
 @click.option(
     "--durability",

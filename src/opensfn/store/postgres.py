@@ -134,23 +134,30 @@ def connect(url: str, synchronous: str) -> tuple[PgConnection, bool]:
     # Keepalives both ways: opensfn notices a PostgreSQL host that went away, and
     # PostgreSQL ends the session of an opensfn host that went away (its lock with it)
     # within about 25 s instead of the system's two hours.
-    conn = psycopg.connect(
+    raw = psycopg.connect(
         url, autocommit=True, keepalives=1, keepalives_idle=10, keepalives_interval=5,
         keepalives_count=3,
     )  # fmt: skip
+    conn = PgConnection(raw)
     try:
         for sql in dialect.setup_statements(DIALECT):
-            conn.execute(sql.encode())
+            conn.execute(sql)
         conn.execute(
-            b"SET synchronous_commit = on"
+            "SET synchronous_commit = on"
             if synchronous == "FULL"
-            else b"SET synchronous_commit = off"
+            else "SET synchronous_commit = off"
         )
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (OWNER_LOCK,)).fetchone()
+        owned = try_lock(conn)
     except BaseException:
         conn.close()
         raise
-    return PgConnection(conn), bool(row and row[0])
+    return conn, owned
+
+
+def try_lock(conn: PgConnection) -> bool:
+    """Take the database's owner lock if no other session holds it (never waits)."""
+    row = conn.execute("SELECT pg_try_advisory_lock(?)", (OWNER_LOCK,)).fetchone()
+    return bool(row and row[0])
 
 
 def safe_url(url: str) -> str:

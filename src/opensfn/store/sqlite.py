@@ -166,11 +166,15 @@ def migrate(conn: Connection, name: str = _DIALECT) -> int:
 class Store:
     """The durable state of one server. Open with :func:`open_store`; close with :meth:`close`."""
 
-    def __init__(self, db: Path | str, synchronous: str = "FULL") -> None:
+    def __init__(
+        self, db: Path | str, synchronous: str = "FULL", connection: Connection | None = None
+    ) -> None:
+        """``connection``: a PostgreSQL connection that holds the database's lock already
+        (a standby that took over); otherwise the store connects to ``db`` itself."""
         if isinstance(db, str) and postgres.is_url(db):
             self.path: Path | None = None
             self.dialect = postgres.DIALECT
-            self._conn = conn = _connect_pg(db, synchronous)
+            self._conn = conn = connection or _connect_pg(db, synchronous)
         else:
             path = Path(db)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -299,6 +303,11 @@ class Store:
         """Rows of a read-only query on committed data (for the store modules beside this one)."""
         rows: list[Any] = self._conn.execute(sql, tuple(args)).fetchall()
         return rows
+
+    def active_node(self) -> str | None:
+        """The address the server holding the database advertised (PostgreSQL)."""
+        row = self._one("SELECT url FROM active_node WHERE id = 1", ())
+        return None if row is None else str(row[0])
 
     def get_meta(self, key: str) -> str | None:
         """A value of the meta table."""

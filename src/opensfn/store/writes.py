@@ -78,6 +78,19 @@ def put_meta(key: str, value: str) -> Batch:
     return run
 
 
+def set_active_node(url: str, since: float) -> Batch:
+    """This server holds the database now; standbys forward to ``url``."""
+
+    def run(conn: Connection) -> None:
+        conn.execute(
+            "INSERT INTO active_node (id, url, since) VALUES (1, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET url = excluded.url, since = excluded.since",
+            (url, since),
+        )
+
+    return run
+
+
 def create_machine(
     m: MachineRecord, revision: RevisionRecord, tags: Sequence[tuple[str, str]]
 ) -> Batch:

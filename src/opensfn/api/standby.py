@@ -1,0 +1,104 @@
+"""Standby: a server of a PostgreSQL database that another server holds (``--standby``).
+
+It listens like any server but runs nothing: each API call is forwarded to the active
+server, at the address that server advertised in the ``active_node`` row, exactly as
+the client sent it (body, signature and Host header unchanged, so the active server
+checks them as its own), and the answer comes back as the active server gave it. Its
+health check answers 503 ``standby``, so a load balancer sends traffic to the active
+server only.
+
+Meanwhile it tries the database's owner lock once a second. The active server keeps
+that lock for as long as its database session lives: when it stops, dies (kill -9: the
+session ends with its socket) or loses its host (PostgreSQL's keepalives end the session
+within ~25 s), the lock is free, this server takes it, resumes every open execution from
+the database and serves on its own. The lock also fences: a server that lost its
+session stops (``App._database_lost``), so two servers never advance executions at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import httpx
+import orjson
+
+from opensfn.api.wire import Answer, HttpRequest
+from opensfn.store import postgres
+
+LOG = logging.getLogger("opensfn.api")
+_JSON = [(b"content-type", b"application/x-amz-json-1.0")]
+# Request headers that describe the connection to this server, not the call: not passed on.
+_HOP = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "upgrade",
+     "expect", "proxy-connection"}
+)  # fmt: skip
+# Answer headers written by this server's own HTTP layer.
+_OWN = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "date"})
+_LOCK_POLL_SECONDS = 1.0
+_ACTIVE_TTL = 1.0  # seconds the active server's address is trusted before it is read again
+
+
+def _unavailable(message: str) -> Answer:
+    # 503: the SDKs retry it (the active server is changing), as they do AWS's.
+    body = orjson.dumps({"__type": "ServiceUnavailable", "message": message})
+    return 503, _JSON, body
+
+
+class Standby:
+    """Forwarding while another server holds the database; :meth:`wait_for_lock` returns
+    once this one holds it."""
+
+    def __init__(self, conn: postgres.PgConnection, long_poll_seconds: float) -> None:
+        self.conn = conn
+        # httpx logs every request at INFO: the forwarded calls are this server's log's noise.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        # A forwarded GetActivityTask waits as long as the active server lets it.
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(10.0, read=long_poll_seconds + 30.0), trust_env=False
+        )
+        self._active: tuple[float, str | None] = (-_ACTIVE_TTL, None)
+
+    async def wait_for_lock(self) -> None:
+        while not postgres.try_lock(self.conn):
+            await asyncio.sleep(_LOCK_POLL_SECONDS)
+
+    def active_url(self) -> str | None:
+        """The active server's advertised address (read at most once a second)."""
+        read_at, url = self._active
+        now = time.monotonic()
+        if now - read_at >= _ACTIVE_TTL:
+            try:
+                row = self.conn.execute("SELECT url FROM active_node WHERE id = 1").fetchone()
+            except Exception as exc:  # the table is not there before the first server ran
+                LOG.debug("active server not known: %r", exc)
+                row = None
+            url = None if row is None else str(row[0])
+            self._active = (now, url)
+        return url
+
+    async def forward(self, req: HttpRequest) -> Answer:
+        """The active server's answer to ``req`` (503 ServiceUnavailable if it is not there)."""
+        url = self.active_url()
+        if url is None:
+            return _unavailable("No opensfn server holds the database yet; try again.")
+        headers = [(k, v) for k, v in req.headers.items() if k not in _HOP]
+        try:
+            answer = await self._http.post(f"{url}/", content=req.body, headers=headers)
+        except httpx.HTTPError as exc:
+            LOG.warning("forwarding to the active server %s failed: %r", url, exc)
+            self._active = (-_ACTIVE_TTL, None)  # read its address again next time
+            return _unavailable(
+                "The active opensfn server does not answer (it may be stopping; a standby "
+                "takes over): try again."
+            )
+        kept = [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in answer.headers.items()
+            if name.lower() not in _OWN
+        ]
+        return answer.status_code, kept, answer.content
+
+    async def close(self) -> None:
+        await self._http.aclose()

@@ -1,0 +1,104 @@
+"""Several servers on one PostgreSQL database: one active, the others standbys that
+forward calls to it and take over when it dies (kill -9) — nothing acknowledged is lost."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pg
+import pytest
+from conftest import ROLE, wait_status
+from live_server import Server
+
+pytestmark = pytest.mark.slow
+
+
+def _health(srv: Server) -> int:
+    try:
+        with urllib.request.urlopen(f"{srv.url}/_opensfn/health", timeout=2) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def test_a_standby_forwards_then_takes_over_when_the_active_server_is_killed() -> None:
+    args = ("--standby", "--activity-poll-seconds", "2")
+    with pg.database() as url:
+        active = Server(url, args=args).start()
+        standby = Server(url, args=args).start()
+        try:
+            assert _health(active) == 200 and _health(standby) == 503  # standby: not for LBs
+            # Through the standby only, with the SDK's retries (503s while it takes over).
+            sfn = standby.client(retries={"mode": "standard", "max_attempts": 20})
+            act = sfn.create_activity(name="ha-work")["activityArn"]
+            definition = {
+                "StartAt": "Nap",
+                "States": {
+                    "Nap": {"Type": "Wait", "Seconds": 1, "Next": "Work"},
+                    "Work": {"Type": "Task", "Resource": act, "TimeoutSeconds": 20, "End": True},
+                },
+            }
+            arn = sfn.create_state_machine(
+                name="ha", definition=json.dumps(definition), roleArn=ROLE
+            )["stateMachineArn"]
+            started = [
+                sfn.start_execution(stateMachineArn=arn, input=json.dumps({"i": i}))["executionArn"]
+                for i in range(20)
+            ]
+            answered: list[int] = []
+            stop = threading.Event()
+
+            def worker() -> None:
+                wc = standby.client(retries={"mode": "standard", "max_attempts": 20})
+                while not stop.is_set():
+                    task = wc.get_activity_task(activityArn=act, workerName="w")
+                    if task.get("taskToken"):
+                        i = json.loads(task["input"])["i"]
+                        wc.send_task_success(
+                            taskToken=task["taskToken"], output=json.dumps({"i": i})
+                        )
+                        answered.append(i)
+
+            threads = [threading.Thread(target=worker, daemon=True) for _ in range(2)]
+            for t in threads:
+                t.start()
+            deadline = time.monotonic() + 20
+            while len(answered) < 5 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(answered) >= 5
+            active.kill()  # mid-run: tasks handed out, answers and Waits in flight
+            killed_at = time.monotonic()
+            while _health(standby) != 200:
+                assert time.monotonic() - killed_at < 10, "the standby did not take over"
+                time.sleep(0.05)
+            took_over = time.monotonic() - killed_at
+            for run in started:
+                out = wait_status(sfn, run, timeout=40)
+                assert json.loads(out["output"]) == json.loads(out["input"])
+                events = sfn.get_execution_history(executionArn=run, maxResults=1000)["events"]
+                assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+            stop.set()
+            assert standby.log is not None
+            log = standby.log.read_text()
+            assert "this server takes over" in log and "Traceback" not in log
+            assert took_over < 5
+        finally:
+            stop_all = [
+                s for s in (active, standby) if s.proc is not None and s.proc.poll() is None
+            ]
+            for s in stop_all:
+                s.stop()
+
+
+def test_without_standby_a_second_server_stops_and_standby_needs_postgresql(tmp_path: Any) -> None:
+    with pg.database() as url, Server(url):
+        second = Server(url)
+        with pytest.raises(RuntimeError, match="in use by another opensfn server"):
+            second.start()
+    with pytest.raises(RuntimeError, match="--standby needs a PostgreSQL database"):
+        Server(tmp_path / "x.db", args=("--standby",)).start()
