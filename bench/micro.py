@@ -171,8 +171,8 @@ def validation(min_time: float) -> dict[str, Any]:
 def store(batches: int) -> dict[str, Any]:
     """StartExecution batches committed alone and in groups (durable default settings)."""
     from opensfn.store import writes
+    from opensfn.store.database import open_store
     from opensfn.store.records import Closing, ExecutionRecord
-    from opensfn.store.sqlite import open_store
     from opensfn.testing import Harness
 
     tr = Harness(json.dumps(PASS_CHAIN)).start('{"n": 1}')

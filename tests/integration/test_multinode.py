@@ -100,5 +100,10 @@ def test_without_standby_a_second_server_stops_and_standby_needs_postgresql(tmp_
         second = Server(url)
         with pytest.raises(RuntimeError, match="in use by another opensfn server"):
             second.start()
+        # A standby that never took over stops cleanly too.
+        standby = Server(url, args=("--standby",)).start()
+        assert _health(standby) == 503
+        assert standby.stop() == 0
+        assert standby.log is not None and "Traceback" not in standby.log.read_text()
     with pytest.raises(RuntimeError, match="--standby needs a PostgreSQL database"):
         Server(tmp_path / "x.db", args=("--standby",)).start()

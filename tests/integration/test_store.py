@@ -16,8 +16,8 @@ import pytest
 
 from opensfn.config import ConfigError, load_settings
 from opensfn.store import writes
+from opensfn.store.database import open_store
 from opensfn.store.records import Closing, ExecutionRecord
-from opensfn.store.sqlite import open_store
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -100,7 +100,7 @@ def test_postgresql_migrations_durability_and_one_owner() -> None:
     """On PostgreSQL: the migrations apply once (their number kept in opensfn_schema),
     --durability sets synchronous_commit, and the database belongs to one server (an
     advisory lock), said without the password, until that server closes it."""
-    from opensfn.store.sqlite import StoreInUse
+    from opensfn.store.database import StoreInUse
 
     with pg.database() as url:
         full = open_store(url)
@@ -386,7 +386,7 @@ def test_one_process_owns_the_database(tmp_path: Path, monkeypatch: pytest.Monke
     from opensfn.api.app import App
     from opensfn.config import Settings
     from opensfn.store import dialect
-    from opensfn.store.sqlite import StoreInUse
+    from opensfn.store.database import StoreInUse
 
     setup = tuple(
         "PRAGMA busy_timeout=200" if s.startswith("PRAGMA busy_timeout") else s

@@ -46,5 +46,5 @@ def test_pure_layers_import_no_outer_layer(layer: str) -> None:
 
 def test_the_walker_sees_imports_inside_functions(tmp_path: Path) -> None:
     f = tmp_path / "m.py"
-    f.write_text("def f():\n    from opensfn.store import sqlite\n")
-    assert "opensfn.store.sqlite" in imported_modules(f)
+    f.write_text("def f():\n    from opensfn.store import database\n")
+    assert "opensfn.store.database" in imported_modules(f)

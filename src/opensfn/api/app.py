@@ -39,7 +39,7 @@ from opensfn.errors import (
 )
 from opensfn.runtime.runner import Runtime
 from opensfn.store import postgres, writes
-from opensfn.store.sqlite import Store, open_store
+from opensfn.store.database import Store, open_store
 
 LOG = logging.getLogger("opensfn.api")
 MAX_BODY = 1_048_576 + 65_536  # a 1 MB definition plus the rest of the request
@@ -223,12 +223,13 @@ class App:
 
     async def shutdown(self) -> None:
         if self._takeover is not None and not self._takeover.done():
-            self._takeover.cancel()  # a standby that never took over: nothing to drain
+            # A standby that never took over: nothing to drain, its connection to close.
+            conn = self.standby.conn if self.standby is not None else None
+            self._takeover.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._takeover
-            standby_conn = self.standby.conn if self.standby is not None else None
-            if standby_conn is not None:
-                standby_conn.close()
+            if conn is not None:
+                conn.close()
         services, self.services = self.services, None
         if services is None:
             return

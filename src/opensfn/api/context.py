@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from opensfn.config import Settings
 from opensfn.runtime.runner import Runtime
-from opensfn.store.sqlite import Store
+from opensfn.store.database import Store
 
 
 @dataclass(frozen=True)

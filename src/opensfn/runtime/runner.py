@@ -41,8 +41,8 @@ from opensfn.runtime.queues import ActivityQueues
 from opensfn.runtime.timers import Timers
 from opensfn.store import versions as versions_store
 from opensfn.store import writes
+from opensfn.store.database import Store
 from opensfn.store.records import Closing, ExecutionRecord, MachineRecord, RevisionRecord
-from opensfn.store.sqlite import Store
 
 LOG = logging.getLogger("opensfn.runtime")
 # Events StartExecution computes before it answers: ExecutionStarted, and the entry of the

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opensfn.store.sqlite import Batch, Connection, Store
+from opensfn.store.database import Batch, Connection, Store
 
 _COLS = (
     "arn, execution_id, status, start_date, stop_date, total, max_concurrency, "

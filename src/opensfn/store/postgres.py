@@ -8,7 +8,7 @@ and COMMIT itself, as it does on SQLite), translating each statement once.
 
 One server owns a database, as with SQLite's exclusive lock: the connection takes a
 session advisory lock at start and keeps it until it closes, so a second server on the
-same database stops at start with :class:`~opensfn.store.sqlite.StoreInUse` instead of
+same database stops at start with :class:`~opensfn.store.database.StoreInUse` instead of
 handing out the same execution ids. Several servers sharing one database (partitions
 and leases, DESIGN.md §3) are not built yet.
 """

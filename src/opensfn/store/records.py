@@ -1,6 +1,6 @@
 """The rows the store hands out: frozen records, one per table.
 
-Field order follows the ``SELECT`` column lists in ``store.sqlite`` so a row tuple maps
+Field order follows the ``SELECT`` column lists in ``store.database`` so a row tuple maps
 onto its record with ``Record(*row)``.
 """
 

@@ -1,6 +1,6 @@
 """Versions, aliases and execution sources: records, reads and write batches.
 
-Reads take the :class:`~opensfn.store.sqlite.Store` and see committed data only; write
+Reads take the :class:`~opensfn.store.database.Store` and see committed data only; write
 functions return batches for ``Store.submit`` (all-or-nothing, like ``store.writes``).
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from opensfn.store.sqlite import Batch, Connection, Store
+from opensfn.store.database import Batch, Connection, Store
 
 
 @dataclass(frozen=True)

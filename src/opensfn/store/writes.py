@@ -1,4 +1,4 @@
-"""Write batches: each function returns a :data:`~opensfn.store.sqlite.Batch` for ``Store.submit``.
+"""Write batches: each function returns a :data:`~opensfn.store.database.Batch` for ``Store.submit``.
 
 A batch is all-or-nothing (it runs inside a SAVEPOINT of the writer's group
 transaction). Batches only write; the checks that decide whether to write (exists?
@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import orjson
 
 from opensfn.store import map_runs
+from opensfn.store.database import Batch, Connection, IntegrityErrors, Rewrites
 from opensfn.store.records import (
     ActivityRecord,
     Closing,
@@ -21,7 +22,6 @@ from opensfn.store.records import (
     MachineRecord,
     RevisionRecord,
 )
-from opensfn.store.sqlite import Batch, Connection, IntegrityErrors, Rewrites
 
 Event = dict[str, Any]
 

@@ -100,8 +100,8 @@ def _connect_pg(url: str, synchronous: str) -> Connection:
         conn.close()
         raise StoreInUse(
             f"The database {postgres.safe_url(url)} is in use by another opensfn server "
-            "(one server per database; several nodes sharing one are not supported yet): "
-            "stop that server or give this one another --db."
+            "(one server per database): stop that server, give this one another --db, or "
+            "start it with --standby to take over when that one stops."
         )
     return conn
 
