@@ -424,3 +424,23 @@ def test_one_process_owns_the_database(tmp_path: Path, monkeypatch: pytest.Monke
     again = open_store(db)
     assert again.get_meta("nothing") is None
     again.close_sync()
+
+
+def test_running_executions_are_read_page_by_page_in_start_order(db: Path | str) -> None:
+    store = open_store(db)
+    ids = []
+    for i, status in enumerate(
+        ["RUNNING", "SUCCEEDED", "RUNNING", "RUNNING", "RUNNING", "RUNNING"]
+    ):
+        record = ExecutionRecord(
+            store.new_execution_id(), f"arn:e{i}", "arn:m", "r1", f"e{i}", "role", "RUNNING",
+            "{}", None, None, None, 1.0, None,
+        )  # fmt: skip
+        closing = None if status == "RUNNING" else Closing(status, 2.0, "{}")
+        store.write_now(writes.start_execution(record, [], f'{{"n":{i}}}'.encode(), closing))
+        if status == "RUNNING":
+            ids.append(record.id)
+    got = [(rec.id, state) for rec, state in store.running_executions(page=2)]
+    assert [i for i, _ in got] == ids  # across three pages, the closed one left out
+    assert got[0][1] == '{"n":0}'
+    store.close_sync()

@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
@@ -57,11 +58,14 @@ Connection = Any
 """A ``sqlite3.Connection`` or a :class:`~opensfn.store.postgres.PgConnection` (both offer
 ``execute``/``executemany`` on ``?``-placeholder SQL)."""
 Batch = Callable[[Connection], Any]
-# A violated constraint (a UNIQUE key), whichever database raised it.
-IntegrityErrors: tuple[type[BaseException], ...] = (
-    sqlite3.IntegrityError,
-    *postgres.integrity_errors(),
-)
+
+
+def is_integrity_error(exc: BaseException) -> bool:
+    """A violated constraint (a UNIQUE key), whichever database raised it."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return True
+    pg = sys.modules.get("psycopg")  # loaded only once a PostgreSQL database is opened
+    return pg is not None and isinstance(exc, pg.errors.IntegrityError)
 
 
 class Rewrites:
@@ -434,15 +438,23 @@ class Store:
             )
         return [(int(i), str(b)) for i, b in self._conn.execute(sql, (execution_id, after, limit))]
 
-    def running_executions(self) -> Iterator[tuple[ExecutionRecord, str]]:
+    def running_executions(self, page: int = 1000) -> Iterator[tuple[ExecutionRecord, str]]:
         """Every RUNNING execution with its engine state (JSON text), oldest first, read
-        as the caller goes (100,000 rows at once would add ~75 MB to the peak at start-up)."""
-        cursor = self._conn.execute(
+        ``page`` rows at a time as the caller goes (100,000 rows at once would add ~75 MB
+        to the peak at start-up). Pages, not one open cursor: PostgreSQL's driver would
+        fetch a cursor's rows all at once, and the caller reads other rows meanwhile."""
+        after = 0
+        sql = (
             f"SELECT {_EXEC_COLS}, state FROM executions WHERE status = 'RUNNING' "
-            "AND map_run_arn IS NULL ORDER BY id"
+            "AND map_run_arn IS NULL AND id > ? ORDER BY id LIMIT ?"
         )
-        for r in cursor:
-            yield ExecutionRecord(*r[:-1]), str(r[-1])
+        while True:
+            rows = self._conn.execute(sql, (after, page)).fetchall()
+            for r in rows:
+                yield ExecutionRecord(*r[:-1]), str(r[-1])
+            if len(rows) < page:
+                return
+            after = int(rows[-1][0])
 
     def deleting_machines(self) -> list[str]:
         """ARNs of the state machines DeleteStateMachine marked DELETING."""

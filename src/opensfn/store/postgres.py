@@ -20,22 +20,22 @@ from typing import Any
 
 from opensfn.store import dialect
 
-try:  # psycopg is a dependency, but a broken libpq should not stop SQLite users
-    import psycopg
-    from psycopg import errors as pg_errors
-except ImportError:  # pragma: no cover - exercised only without psycopg
-    psycopg = None  # type: ignore[assignment]
-    pg_errors = None  # type: ignore[assignment]
-
 DIALECT = "postgresql"
 # The advisory lock key that marks a database as owned by one opensfn server
 # (any 64-bit number; this one spells "opensfn" in ASCII).
 OWNER_LOCK = 0x6F70656E73666E
 
 
-def integrity_errors() -> tuple[type[BaseException], ...]:
-    """The exception types psycopg raises for a violated constraint (none without it)."""
-    return () if pg_errors is None else (pg_errors.IntegrityError,)
+def _psycopg() -> Any:
+    # Imported when a PostgreSQL database is opened, not before: psycopg and its bundled
+    # libpq add ~26 MB to a server's memory, which a SQLite server does not need.
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover - psycopg is a dependency
+        raise RuntimeError(
+            f"PostgreSQL needs the psycopg package (pip install 'psycopg[binary]'): {exc}"
+        ) from None
+    return psycopg
 
 
 class PgCursor:
@@ -65,6 +65,7 @@ class PgConnection:
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
+        self._pg = _psycopg()
         self._sql: dict[str, str] = {}  # statement as written -> as sent (translated once)
         self.on_lost: Callable[[str], None] | None = None
         self.lost = False
@@ -91,7 +92,7 @@ class PgConnection:
             # Without parameters the statement goes as written (no %s to fill: a literal %
             # must stay single), e.g. BEGIN, COMMIT, SAVEPOINT.
             return PgCursor(self._conn.execute(sql.encode()))
-        except psycopg.OperationalError as exc:
+        except self._pg.OperationalError as exc:
             self._failed(exc)
             raise
 
@@ -101,7 +102,7 @@ class PgConnection:
             try:
                 with self._conn.cursor() as cursor:
                     cursor.executemany(self._translate(sql), batch)
-            except psycopg.OperationalError as exc:
+            except self._pg.OperationalError as exc:
                 self._failed(exc)
                 raise
 
@@ -112,7 +113,7 @@ class PgConnection:
     @property
     def in_transaction(self) -> bool:
         status = self._conn.info.transaction_status
-        return bool(status != psycopg.pq.TransactionStatus.IDLE)
+        return bool(status != self._pg.pq.TransactionStatus.IDLE)
 
     def close(self) -> None:
         self._conn.close()
@@ -129,12 +130,10 @@ def connect(url: str, synchronous: str) -> tuple[PgConnection, bool]:
     ``synchronous``: FULL (a COMMIT returns once PostgreSQL flushed its WAL) or NORMAL
     (``synchronous_commit = off``: survives a crash of opensfn, not of PostgreSQL's host).
     """
-    if psycopg is None:  # pragma: no cover
-        raise RuntimeError("PostgreSQL needs the psycopg package (pip install 'psycopg[binary]')")
     # Keepalives both ways: opensfn notices a PostgreSQL host that went away, and
     # PostgreSQL ends the session of an opensfn host that went away (its lock with it)
     # within about 25 s instead of the system's two hours.
-    raw = psycopg.connect(
+    raw = _psycopg().connect(
         url, autocommit=True, keepalives=1, keepalives_idle=10, keepalives_interval=5,
         keepalives_count=3,
     )  # fmt: skip

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import orjson
 
 from opensfn.store import map_runs
-from opensfn.store.database import Batch, Connection, IntegrityErrors, Rewrites
+from opensfn.store.database import Batch, Connection, Rewrites, is_integrity_error
 from opensfn.store.records import (
     ActivityRecord,
     Closing,
@@ -299,7 +299,9 @@ def start_execution(
     def run(conn: Connection) -> None:
         try:
             _insert_execution(conn, e, state, closing)
-        except IntegrityErrors as exc:
+        except Exception as exc:
+            if not is_integrity_error(exc):
+                raise
             raise NameTaken(e.arn) from exc
         _insert_events(conn, e.id, events)
         if children:
