@@ -11,6 +11,9 @@ Groups (``--only`` takes a comma list; all by default):
 - ``scale``: 100,000 open executions under 300 MB and a 25,000-event history (bench/scale.py;
   10,000 executions with ``--quick``).
 
+``--postgres ADMIN_URL`` runs opensfn on PostgreSQL (a fresh database per server, created
+through that URL) instead of SQLite.
+
 ``--peer moto`` also runs the sfnbench workloads against moto 5.2.5's server (its Step
 Functions interpreter switched on), set up in /tmp/moto525 on first use. Results are
 printed as a table and written to bench/results/run-<time>.json. Nothing here fails on
@@ -20,11 +23,13 @@ a time: the figures are reported, the targets shown beside them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import api_cpu, micro, scale
 from bench.common import ROOT, Server
 from bench.workloads import HEADLINES, run_sfnbench
-from opensfn.testing import free_port
+from opensfn.testing import free_port, postgres_database
 
 MOTO_VENV = Path("/tmp/moto525")
 
@@ -108,27 +113,42 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peer", choices=["moto"], action="append", default=[])
     p.add_argument("--open", type=int, default=None, help="open executions (100000; quick 10000)")
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument(
+        "--postgres",
+        metavar="ADMIN_URL",
+        default=None,
+        help="run opensfn on PostgreSQL: a fresh database per server, created through this "
+        "URL (e.g. postgresql://127.0.0.1:5432/postgres)",
+    )
     a = p.parse_args(argv)
+
+    @contextlib.contextmanager
+    def server() -> Iterator[Server]:
+        """A fresh opensfn server (on a fresh PostgreSQL database with --postgres)."""
+        with contextlib.ExitStack() as stack:
+            db = stack.enter_context(postgres_database(a.postgres)) if a.postgres else None
+            yield stack.enter_context(Server(db=db))
+
     groups = {g.strip() for g in a.only.split(",") if g.strip()}
     repeat = a.repeat or (1 if a.quick else 3)
     results: dict[str, dict[str, Any]] = {}
     peers: dict[str, dict[str, dict[str, Any]]] = {}
     if "sfnbench" in groups:
-        with Server() as s:
+        with server() as s:
             results.update(run_sfnbench(s.url, [s.pid], "opensfn", repeat=repeat))
     if "api" in groups:
-        with Server() as s:
+        with server() as s:
             results["api-cpu"] = api_cpu.run(s, calls=300 if a.quick else 1000)
-        with Server() as s:
+        with server() as s:
             results["activity-lean"] = api_cpu.activity_roundtrip(s, 500 if a.quick else 2000)
     if "micro" in groups:
         results.update(micro.run(quick=a.quick))
     if "scale" in groups:
-        with Server() as s:
+        with server() as s:
             results["scale-history"] = scale.long_history(s)
-        with Server() as s:
+        with server() as s:
             results["scale-map"] = scale.large_map(s)
-        with Server() as s:
+        with server() as s:
             n = a.open or (10_000 if a.quick else 100_000)
             results["scale-open"] = scale.open_executions(s, n)
     for peer in a.peer:

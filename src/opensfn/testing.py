@@ -31,10 +31,13 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 from opensfn.asl.definition import Machine, load_machine
 from opensfn.engine import interpreter
@@ -195,6 +198,23 @@ CREDENTIALS = {
 }
 """What :class:`LocalServer` runs with and gives its clients (the server checks no
 signature unless started with ``--auth``)."""
+
+
+@contextmanager
+def postgres_database(admin_url: str = "postgresql://127.0.0.1:5432/postgres") -> Iterator[str]:
+    """A new, empty PostgreSQL database for a :class:`LocalServer` (``db=``) on the server
+    of ``admin_url`` (a role that may create databases); dropped, with its connections
+    closed, when the block ends. Yields its URL."""
+    import psycopg
+
+    name = f"opensfn_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"'.encode())
+    try:
+        yield urlsplit(admin_url)._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 def free_port() -> int:

@@ -5,13 +5,13 @@ PostgreSQL tests are skipped, except in CI (``CI`` set), where they fail."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+
+from opensfn.testing import postgres_database
 
 ADMIN = os.environ.get("OPENSFN_TEST_PG", "postgresql://127.0.0.1:5432/postgres")
 
@@ -30,11 +30,5 @@ def require() -> None:
 def database() -> Iterator[str]:
     """A new, empty database for one test (dropped afterwards); yields its URL."""
     require()
-    name = f"opensfn_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"'.encode())
-    try:
-        yield urlsplit(ADMIN)._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+    with postgres_database(ADMIN) as url:
+        yield url
