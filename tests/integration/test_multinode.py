@@ -103,6 +103,21 @@ def test_without_standby_a_second_server_stops_and_standby_needs_postgresql(tmp_
         # A standby that never took over stops cleanly too.
         standby = Server(url, args=("--standby",)).start()
         assert _health(standby) == 503
+        # A call a standby already forwarded is never passed on again (no loop when two
+        # servers advertise the same address).
+        looped = urllib.request.Request(
+            f"{standby.url}/",
+            data=b"{}",
+            headers={
+                "X-Amz-Target": "AWSStepFunctions.ListActivities",
+                "Content-Type": "application/x-amz-json-1.0",
+                "X-Opensfn-Forwarded": "1",
+            },
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(looped, timeout=5)
+        assert refused.value.code == 503
+        assert json.loads(refused.value.read())["__type"] == "ServiceUnavailable"
         assert standby.stop() == 0
         assert standby.log is not None and "Traceback" not in standby.log.read_text()
     with pytest.raises(RuntimeError, match="--standby needs a PostgreSQL database"):

@@ -36,6 +36,7 @@ _HOP = frozenset(
 )  # fmt: skip
 # Answer headers written by this server's own HTTP layer.
 _OWN = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "date"})
+_FORWARDED = "x-opensfn-forwarded"  # marks a call a standby passed on (not signed: added)
 _LOCK_POLL_SECONDS = 1.0
 _ACTIVE_TTL = 1.0  # seconds the active server's address is trusted before it is read again
 
@@ -80,10 +81,15 @@ class Standby:
 
     async def forward(self, req: HttpRequest) -> Answer:
         """The active server's answer to ``req`` (503 ServiceUnavailable if it is not there)."""
+        if _FORWARDED in req.headers:  # two servers advertise one address: never loop
+            return _unavailable(
+                "A forwarded call reached a standby: check each server's --advertise-url."
+            )
         url = self.active_url()
         if url is None:
             return _unavailable("No opensfn server holds the database yet; try again.")
         headers = [(k, v) for k, v in req.headers.items() if k not in _HOP]
+        headers.append((_FORWARDED, "1"))
         try:
             answer = await self._http.post(f"{url}/", content=req.body, headers=headers)
         except httpx.HTTPError as exc:
