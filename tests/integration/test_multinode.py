@@ -122,3 +122,36 @@ def test_without_standby_a_second_server_stops_and_standby_needs_postgresql(tmp_
         assert standby.log is not None and "Traceback" not in standby.log.read_text()
     with pytest.raises(RuntimeError, match="--standby needs a PostgreSQL database"):
         Server(tmp_path / "x.db", args=("--standby",)).start()
+
+
+def test_a_poller_that_hangs_up_on_a_standby_is_not_handed_a_task() -> None:
+    """GetActivityTask through a standby, abandoned by its client: the forwarded poll ends
+    too, so the task goes to the next poller instead of to nobody."""
+    from botocore.exceptions import ReadTimeoutError
+
+    with pg.database() as url:
+        active = Server(url, args=("--standby", "--activity-poll-seconds", "20")).start()
+        standby = Server(url, args=("--standby", "--activity-poll-seconds", "20")).start()
+        try:
+            sfn = active.client()
+            act = sfn.create_activity(name="hang-up")["activityArn"]
+            definition = {
+                "StartAt": "T",
+                "States": {"T": {"Type": "Task", "Resource": act, "End": True}},
+            }
+            arn = sfn.create_state_machine(
+                name="hang-up", definition=json.dumps(definition), roleArn=ROLE
+            )["stateMachineArn"]
+            impatient = standby.client(read_timeout=1)
+            with pytest.raises(ReadTimeoutError):
+                impatient.get_activity_task(activityArn=act, workerName="gone")
+            time.sleep(0.5)  # the hang-up travels: client -> standby -> active
+            run = sfn.start_execution(stateMachineArn=arn, input='{"x": 1}')["executionArn"]
+            got = active.client().get_activity_task(activityArn=act, workerName="here")
+            assert got.get("taskToken"), "the task went to the abandoned poll"
+            sfn.send_task_success(taskToken=got["taskToken"], output='{"ok": true}')
+            assert wait_status(sfn, run)["status"] == "SUCCEEDED"
+        finally:
+            for s in (standby, active):
+                if s.proc is not None and s.proc.poll() is None:
+                    s.stop()

@@ -261,7 +261,12 @@ class App:
             if services is None:
                 standby = self.standby
                 if standby is not None:
-                    return await standby.forward(req)
+                    if op not in _LONG_POLLS:
+                        return await standby.forward(req)
+                    # A poller that hangs up here must hang up there too, or the active
+                    # server would hand a task to a poll nobody reads.
+                    answer = await _unless_disconnected(standby.forward(req), req.gone())
+                    return (200, _JSON_HEADERS, b"{}") if answer is None else answer
                 raise InternalFailure("The server is not running.")
             op, answer = await _dispatch(services, req, self.keys)
             if answer is None:  # the client hung up during a long poll: nobody to answer
