@@ -317,7 +317,9 @@ class Runtime:
         )  # fmt: skip
         closing = self._closing(ex, transition, ctx)
         children = self._children(transition)
-        batch = writes.start_execution(record, transition.events, packed, closing, children)
+        batch = writes.start_execution(
+            record, transition.events, packed, closing, children, fresh_name=fresh_name
+        )
         written = self._commit(ex, transition, batch, answer_first=True)
         self._starting[arn] = written
         written.add_done_callback(functools.partial(self._started_written, arn))

@@ -16,6 +16,7 @@ and leases, DESIGN.md §3) are not built yet.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from opensfn.store import dialect
@@ -46,14 +47,16 @@ class PgCursor:
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
 
+    # Only statements that return rows are read (SELECT, INSERT … RETURNING). In a
+    # pipeline, reading is what makes psycopg send what is queued and wait for the answer.
     def fetchone(self) -> Any:
-        return self._cursor.fetchone() if self._cursor.description else None
+        return self._cursor.fetchone()
 
     def fetchall(self) -> list[Any]:
-        return list(self._cursor.fetchall()) if self._cursor.description else []
+        return list(self._cursor.fetchall())
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._cursor) if self._cursor.description else iter(())
+        return iter(self._cursor)
 
 
 class PgConnection:
@@ -109,6 +112,17 @@ class PgConnection:
     def executescript(self, script: str) -> None:
         """Several statements without parameters (a migration), sent as one query."""
         self.execute(script)
+
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Statements executed inside are sent without waiting for each answer; they go
+        when a result is read or the block ends (where a statement's error is raised)."""
+        try:
+            with self._conn.pipeline():
+                yield
+        except self._pg.OperationalError as exc:
+            self._failed(exc)
+            raise
 
     @property
     def in_transaction(self) -> bool:

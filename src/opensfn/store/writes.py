@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import orjson
 
 from opensfn.store import map_runs
-from opensfn.store.database import Batch, Connection, Rewrites, is_integrity_error
+from opensfn.store.database import Batch, Connection, Rewrites
 from opensfn.store.records import (
     ActivityRecord,
     Closing,
@@ -262,28 +262,44 @@ class NameTaken(Exception):
     """The execution's ARN is in the store already (its name was used before)."""
 
 
+# A name the caller chose may have been used before: that is told by the row not written
+# (not by an error: on PostgreSQL a pipelined statement's error arrives after the batch,
+# too late to say which name was taken). Reading the answer costs a round trip there, so
+# a name just drawn as a new UUID, which no execution can have, is written without it.
+_UNLESS_TAKEN = " ON CONFLICT (arn) DO NOTHING RETURNING id"
+
+
 def _insert_execution(
-    conn: Connection, e: ExecutionRecord, state: bytes, closing: Closing | None
-) -> None:
+    conn: Connection, e: ExecutionRecord, state: bytes, closing: Closing | None, fresh: bool
+) -> bool:
+    """Write the new execution's row; False if its ARN is taken (nothing written)."""
     if closing is None:
-        conn.execute(
+        sql = (
             "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, "
-            "input, start_date, state, test_case) VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?)",
-            (e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, e.input,
-             e.start_date, state.decode(), e.test_case),
+            "input, start_date, state, test_case) VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?)"
+        )
+        args: tuple[Any, ...] = (
+            e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, e.input,
+            e.start_date, state.decode(), e.test_case,
         )  # fmt: skip
-        return
-    # Ended inside its start: written closed in one INSERT (no UPDATE of the row and its
-    # status indexes in the same transaction).
-    c = closing
-    conn.execute(
-        "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, "
-        "input, output, error, cause, start_date, stop_date, state, test_case) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, c.status, e.input,
-         c.output, c.error, c.cause, e.start_date, c.stop_date,
-         state.decode() if c.status in REDRIVABLE else None, e.test_case),
-    )  # fmt: skip
+    else:
+        # Ended inside its start: written closed in one INSERT (no UPDATE of the row and
+        # its status indexes in the same transaction).
+        c = closing
+        sql = (
+            "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, "
+            "input, output, error, cause, start_date, stop_date, state, test_case) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        args = (
+            e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, c.status, e.input,
+            c.output, c.error, c.cause, e.start_date, c.stop_date,
+            state.decode() if c.status in REDRIVABLE else None, e.test_case,
+        )  # fmt: skip
+    if fresh:
+        conn.execute(sql, args)
+        return True
+    return bool(conn.execute(sql + _UNLESS_TAKEN, args).fetchall())
 
 
 def start_execution(
@@ -292,17 +308,15 @@ def start_execution(
     state: bytes,
     closing: Closing | None,
     children: Sequence[Child] = (),
+    fresh_name: bool = False,
 ) -> Batch:
     """A new execution row, its first events and engine state (closed already if it ended);
-    :class:`NameTaken` when an execution of that ARN exists (nothing is written)."""
+    :class:`NameTaken` when an execution of that ARN exists (nothing is written).
+    ``fresh_name``: the name is a new UUID (no execution can have it)."""
 
     def run(conn: Connection) -> None:
-        try:
-            _insert_execution(conn, e, state, closing)
-        except Exception as exc:
-            if not is_integrity_error(exc):
-                raise
-            raise NameTaken(e.arn) from exc
+        if not _insert_execution(conn, e, state, closing, fresh_name):
+            raise NameTaken(e.arn)
         _insert_events(conn, e.id, events)
         if children:
             _record_children(conn, children)
