@@ -59,6 +59,13 @@ Connection = Any
 Batch = Callable[[Connection], Any]
 
 
+def inserted(conn: Connection, sql: str, args: tuple[Any, ...]) -> bool:
+    """Run ``INSERT … ON CONFLICT DO NOTHING``; whether it wrote its row."""
+    if isinstance(conn, postgres.PgConnection):  # in a pipeline: its rows are its answer
+        return bool(conn.execute(sql + " RETURNING 1", args).fetchall())
+    return int(conn.execute(sql, args).rowcount) == 1
+
+
 class Rewrites:
     """A batch that changes or removes the row of a state machine or an activity: the
     store's cache of those rows forgets ``arn`` once the batch is committed."""

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import orjson
 
 from opensfn.store import map_runs
-from opensfn.store.database import Batch, Connection, Rewrites
+from opensfn.store.database import Batch, Connection, Rewrites, inserted
 from opensfn.store.records import (
     ActivityRecord,
     Closing,
@@ -264,9 +264,9 @@ class NameTaken(Exception):
 
 # A name the caller chose may have been used before: that is told by the row not written
 # (not by an error: on PostgreSQL a pipelined statement's error arrives after the batch,
-# too late to say which name was taken). Reading the answer costs a round trip there, so
-# a name just drawn as a new UUID, which no execution can have, is written without it.
-_UNLESS_TAKEN = " ON CONFLICT (arn) DO NOTHING RETURNING id"
+# too late to say which name was taken). Learning it costs a round trip there, so a name
+# just drawn as a new UUID, which no execution can have, is written without asking.
+_UNLESS_TAKEN = " ON CONFLICT (arn) DO NOTHING"
 
 
 def _insert_execution(
@@ -299,7 +299,7 @@ def _insert_execution(
     if fresh:
         conn.execute(sql, args)
         return True
-    return bool(conn.execute(sql + _UNLESS_TAKEN, args).fetchall())
+    return inserted(conn, sql + _UNLESS_TAKEN, args)
 
 
 def start_execution(
