@@ -173,3 +173,13 @@ def test_a_poller_that_hangs_up_on_a_standby_is_not_handed_a_task() -> None:
             for s in (standby, active):
                 if s.proc is not None and s.proc.poll() is None:
                     s.stop()
+
+
+def test_a_database_that_cannot_be_reached_is_said_at_start_without_a_traceback() -> None:
+    pg.require()
+    missing = pg.ADMIN.rsplit("/", 1)[0] + "/opensfn_no_such_database"
+    with pytest.raises(RuntimeError) as failed:
+        Server(missing).start()
+    said = str(failed.value)
+    assert "cannot connect to the database" in said and "opensfn_no_such_database" in said
+    assert "Traceback" not in said

@@ -19,9 +19,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from opensfn.errors import OpensfnError
 from opensfn.store import dialect
 
 DIALECT = "postgresql"
+
+
+class DatabaseUnreachable(OpensfnError):
+    """The PostgreSQL server of ``--db`` does not accept the connection (said at start)."""
+
+
 # The advisory lock key that marks a database as owned by one opensfn server
 # (any 64-bit number; this one spells "opensfn" in ASCII).
 OWNER_LOCK = 0x6F70656E73666E
@@ -147,10 +154,17 @@ def connect(url: str, synchronous: str) -> tuple[PgConnection, bool]:
     # Keepalives both ways: opensfn notices a PostgreSQL host that went away, and
     # PostgreSQL ends the session of an opensfn host that went away (its lock with it)
     # within about 25 s instead of the system's two hours.
-    raw = _psycopg().connect(
-        url, autocommit=True, keepalives=1, keepalives_idle=10, keepalives_interval=5,
-        keepalives_count=3,
-    )  # fmt: skip
+    pg = _psycopg()
+    try:
+        raw = pg.connect(
+            url, autocommit=True, keepalives=1, keepalives_idle=10, keepalives_interval=5,
+            keepalives_count=3,
+        )  # fmt: skip
+    except pg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnreachable(
+            f"cannot connect to the database {safe_url(url)}: {reason}"
+        ) from None
     conn = PgConnection(raw)
     try:
         for sql in dialect.setup_statements(DIALECT):
