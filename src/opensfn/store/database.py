@@ -318,13 +318,7 @@ class Store:
 
     def get_machine(self, arn: str) -> MachineRecord | None:
         """The state machine ``arn``, if it exists."""
-        cached = self._resources.get(arn)
-        if isinstance(cached, MachineRecord):
-            return cached
-        row = self._one(f"SELECT {_MACHINE_COLS} FROM state_machines WHERE arn = ?", (arn,))
-        if row is None:
-            return None
-        return self._remember(MachineRecord(*row))
+        return self._resource(arn, MachineRecord, "state_machines", _MACHINE_COLS)
 
     def get_revision(self, machine_arn: str, revision_id: str) -> RevisionRecord | None:
         """One revision of a state machine (rows are never changed: found ones are cached)."""
@@ -347,24 +341,23 @@ class Store:
         self, account: str, region: str, after_seq: int, limit: int
     ) -> list[MachineRecord]:
         """State machines of one account and region in creation order, after ``after_seq``."""
-        rows = self._conn.execute(
-            f"SELECT {_MACHINE_COLS} FROM state_machines WHERE account = ? AND region = ? AND seq > ? "
-            "ORDER BY seq LIMIT ?",
-            (account, region, after_seq, limit),
-        ).fetchall()
+        rows = self._in_scope("state_machines", _MACHINE_COLS, account, region, after_seq, limit)
         return [MachineRecord(*r) for r in rows]
 
     def get_activity(self, arn: str) -> ActivityRecord | None:
         """The activity ``arn``, if it exists."""
+        return self._resource(arn, ActivityRecord, "activities", _ACTIVITY_COLS)
+
+    def _resource(self, arn: str, kind: type[R], table: str, cols: str) -> R | None:
+        """A state machine or activity row, from memory when it was read before."""
         cached = self._resources.get(arn)
-        if isinstance(cached, ActivityRecord):
+        if isinstance(cached, kind):
             return cached
-        row = self._one(f"SELECT {_ACTIVITY_COLS} FROM activities WHERE arn = ?", (arn,))
+        # ``table`` and ``cols`` are this module's constants, never a request's words.
+        row = self._one(f"SELECT {cols} FROM {table} WHERE arn = ?", (arn,))
         if row is None:
             return None
-        return self._remember(ActivityRecord(*row))
-
-    def _remember(self, record: R) -> R:
+        record = kind(*row)
         if len(self._resources) >= _RESOURCE_CACHE:
             self._resources.clear()
         self._resources[record.arn] = record
@@ -374,12 +367,19 @@ class Store:
         self, account: str, region: str, after_seq: int, limit: int
     ) -> list[ActivityRecord]:
         """Activities of one account and region in creation order, after ``after_seq``."""
-        rows = self._conn.execute(
-            f"SELECT {_ACTIVITY_COLS} FROM activities WHERE account = ? AND region = ? AND seq > ? "
+        rows = self._in_scope("activities", _ACTIVITY_COLS, account, region, after_seq, limit)
+        return [ActivityRecord(*r) for r in rows]
+
+    def _in_scope(
+        self, table: str, cols: str, account: str, region: str, after_seq: int, limit: int
+    ) -> list[Any]:
+        # ``table`` and ``cols`` are this module's constants, never a request's words.
+        rows: list[Any] = self._conn.execute(
+            f"SELECT {cols} FROM {table} WHERE account = ? AND region = ? AND seq > ? "
             "ORDER BY seq LIMIT ?",
             (account, region, after_seq, limit),
         ).fetchall()
-        return [ActivityRecord(*r) for r in rows]
+        return rows
 
     def get_tags(self, arn: str) -> list[tuple[str, str]]:
         """The tags of a resource as (key, value) pairs, by key."""
