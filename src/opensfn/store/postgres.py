@@ -9,8 +9,9 @@ and COMMIT itself, as it does on SQLite), translating each statement once.
 One server owns a database, as with SQLite's exclusive lock: the connection takes a
 session advisory lock at start and keeps it until it closes, so a second server on the
 same database stops at start with :class:`~opensfn.store.database.StoreInUse` instead of
-handing out the same execution ids. Several servers sharing one database (partitions
-and leases, DESIGN.md §3) are not built yet.
+handing out the same execution ids — or, started with ``--standby``, waits to take over
+(``api/standby.py``). Several *active* servers sharing one database's work (partitions and
+leases, DESIGN.md §3) are not built yet.
 """
 
 from __future__ import annotations
