@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from opensfn.errors import OpensfnError
+from opensfn.store import postgres
 
 
 class ConfigError(OpensfnError):
@@ -160,7 +161,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 def database(db: str) -> Path | str:
     """The SQLite file path or the PostgreSQL URL of a ``--db`` value; raise
     :class:`ConfigError` for anything else."""
-    if db.startswith(("postgresql://", "postgres://")):
+    if postgres.is_url(db):
         return db
     if db.startswith("sqlite:///"):
         return Path(db.removeprefix("sqlite:///"))

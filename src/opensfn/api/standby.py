@@ -25,7 +25,7 @@ import httpx
 import orjson
 
 from opensfn.api.wire import Answer, HttpRequest
-from opensfn.store import postgres
+from opensfn.store import database, postgres
 
 LOG = logging.getLogger("opensfn.api")
 _JSON = [(b"content-type", b"application/x-amz-json-1.0")]
@@ -71,11 +71,10 @@ class Standby:
         now = time.monotonic()
         if now - read_at >= _ACTIVE_TTL:
             try:
-                row = self.conn.execute("SELECT url FROM active_node WHERE id = 1").fetchone()
+                url = database.active_node(self.conn)
             except Exception as exc:  # the table is not there before the first server ran
                 LOG.debug("active server not known: %r", exc)
-                row = None
-            url = None if row is None else str(row[0])
+                url = None
             self._active = (now, url)
         return url
 

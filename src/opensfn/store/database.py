@@ -66,6 +66,13 @@ def inserted(conn: Connection, sql: str, args: tuple[Any, ...]) -> bool:
     return int(conn.execute(sql, args).rowcount) == 1
 
 
+def active_node(conn: Connection) -> str | None:
+    """The address the server holding the database advertised (``writes.set_active_node``):
+    read by standbys on their own connection, which holds no store."""
+    row = conn.execute("SELECT url FROM active_node WHERE id = 1").fetchone()
+    return None if row is None else str(row[0])
+
+
 class Rewrites:
     """A batch that changes or removes the row of a state machine or an activity: the
     store's cache of those rows forgets ``arn`` once the batch is committed."""
@@ -306,11 +313,6 @@ class Store:
         rows: list[Any] = self._conn.execute(sql, tuple(args)).fetchall()
         return rows
 
-    def active_node(self) -> str | None:
-        """The address the server holding the database advertised (PostgreSQL)."""
-        row = self._one("SELECT url FROM active_node WHERE id = 1", ())
-        return None if row is None else str(row[0])
-
     def get_meta(self, key: str) -> str | None:
         """A value of the meta table."""
         row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
@@ -471,7 +473,7 @@ class Store:
 
 
 def _commit_group(
-    conn: Connection, batches: list[Batch], begin: str = _BEGIN
+    conn: Connection, batches: list[Batch], begin: str
 ) -> list[tuple[Any, BaseException | None]]:
     """Run ``batches`` in one transaction, each in a SAVEPOINT; (result, exception) of each."""
     outcomes: list[tuple[Any, BaseException | None]] = []
