@@ -324,6 +324,80 @@ def test_a_first_task_is_scheduled_in_the_start_and_other_first_states_run_after
     asyncio.run(scenario())
 
 
+def test_a_worker_already_waiting_is_handed_the_task_in_the_commit_that_schedules_it(
+    db: Path | str,
+) -> None:
+    """A GetActivityTask waiting when a Task is entered gets the task with the start's own
+    commit (ActivityStarted is written with ActivityScheduled: one fsync, not two). A start
+    whose write fails hands nothing out: the worker waits on for a real task."""
+    from opensfn.errors import ExecutionAlreadyExists
+    from opensfn.runtime.runner import Runtime
+
+    activity = "arn:aws:states:us-east-1:123456789012:activity:work"
+    task = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": activity, "End": True}}}
+
+    async def scenario() -> None:
+        store = open_store(db)
+        runtime = Runtime(store, wait_scale=1.0)
+        await runtime.start()
+        machine, revision, prefix = _runtime_machine(task, "task")
+
+        def committed(arn: str) -> list[dict[str, Any]]:
+            rec = store.get_execution(arn)
+            assert rec is not None
+            return [json.loads(b) for _, b in store.get_events(rec.id, 0, 100, False)]
+
+        async def worker(name: str) -> tuple[str, str] | None:
+            return await runtime.take_activity_task(activity, name, "123456789012", 5.0)
+
+        polling = asyncio.create_task(worker("early"))
+        await asyncio.sleep(0.01)  # the worker waits now
+        await runtime.start_execution(machine, revision, prefix + "a", "a", '{"n": 1}')
+        # Answered once committed: the hand-out was in that same commit.
+        events = committed(prefix + "a")
+        assert [e["type"] for e in events] == [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "ActivityScheduled",
+            "ActivityStarted",
+        ]
+        assert [e["id"] for e in events] == [1, 2, 3, 4]
+        assert events[3]["activityStartedEventDetails"] == {"workerName": "early"}
+        got = await polling
+        assert got is not None and json.loads(got[1]) == {"n": 1}
+        assert runtime.queues.queued(activity) == 0
+        await runtime.answer_task(runtime.open[prefix + "a"], _succeeded(runtime, got[0]))
+        assert committed(prefix + "a")[-1]["type"] == "ExecutionSucceeded"
+
+        # The name is taken (a closed execution): the start's write fails, and the
+        # ActivityStarted queued behind it must neither commit nor reach the worker.
+        polling = asyncio.create_task(worker("patient"))
+        await asyncio.sleep(0.01)
+        with pytest.raises(ExecutionAlreadyExists):
+            await runtime.start_execution(machine, revision, prefix + "a", "a", '{"n": 2}')
+        await asyncio.sleep(0.05)
+        assert not polling.done()
+        assert len(committed(prefix + "a")) == 7  # the first run's history, untouched
+        await runtime.start_execution(machine, revision, prefix + "b", "b", '{"n": 3}')
+        got = await polling
+        assert got is not None and json.loads(got[1]) == {"n": 3}
+        assert [e["type"] for e in committed(prefix + "b")][-1] == "ActivityStarted"
+        await runtime.shutdown()
+        await store.close()
+
+    asyncio.run(scenario())
+
+
+def _succeeded(runtime: Any, token: str) -> Any:
+    """The TaskSucceeded trigger that answers ``token``."""
+    from opensfn.engine.protocol import TaskSucceeded
+    from opensfn.runtime import tokens
+
+    target = tokens.read_token(runtime.secret, "123456789012", token)
+    assert target is not None
+    return TaskSucceeded(target.task_id, "{}")
+
+
 def test_a_write_queued_after_a_failed_one_of_the_same_execution_is_not_committed(
     db: Path | str,
 ) -> None:

@@ -27,6 +27,7 @@ from opensfn.config import Settings
 from opensfn.engine.protocol import (
     Command,
     ExecutionInfo,
+    ScheduleTask,
     StepContext,
     StopRequested,
     TaskStarted,
@@ -37,6 +38,7 @@ from opensfn.engine.protocol import (
 from opensfn.errors import ExecutionAlreadyExists, ExecutionNotRedrivable, InternalFailure
 from opensfn.runtime import dispatch as integrations
 from opensfn.runtime import engine_link, tokens
+from opensfn.runtime.dispatch.activity import task_of as activity_task
 from opensfn.runtime.queues import ActivityQueues
 from opensfn.runtime.timers import Timers
 from opensfn.store import versions as versions_store
@@ -417,6 +419,7 @@ class Runtime:
         after a failed one of the same execution fails too (:func:`_guarded`)."""
         fut = self.store.submit(_guarded(ex, batch))
         self._pending.add(fut)
+        commands = self._hand_out(ex, t.commands) if t.commands else t.commands
 
         def committed(f: asyncio.Future[Any]) -> None:
             self._pending.discard(f)
@@ -436,12 +439,42 @@ class Runtime:
                     self.finish_deleting(ex.info.state_machine_arn)
                 return
             if answer_first:
-                asyncio.get_running_loop().call_soon(self._apply_unless_closed, ex, t.commands)
+                asyncio.get_running_loop().call_soon(self._apply_unless_closed, ex, commands)
             else:
-                self._apply(ex, t.commands)
+                self._apply(ex, commands)
 
         fut.add_done_callback(committed)
         return fut
+
+    def _hand_out(self, ex: OpenExecution, commands: list[Command]) -> list[Command]:
+        """Start the activity tasks of a transition being committed for workers already
+        waiting for them, in the same commit; returns the commands left to carry out once
+        it is committed.
+
+        Without this a task goes to its worker after the commit that scheduled it, and
+        its start (ActivityStarted) takes a commit of its own: one fsync more per task.
+        A worker is answered once the commit holding both is done; if the scheduling
+        write fails, the start is not written either (:func:`_guarded`) and the worker
+        goes on waiting. Measured: see bench/README.md (activity-roundtrip)."""
+        arn = ex.info.execution_arn
+        left = commands
+        if ex.info.state_machine_arn in self.deleting:  # it ends at its next step instead
+            return left
+        for cmd in commands:
+            if not integrations.for_activity_worker(self, arn, cmd):
+                continue
+            assert isinstance(cmd, ScheduleTask)
+            waiter = self.queues.waiting(cmd.resource)
+            if waiter is None:
+                continue
+            try:
+                started = self.advance(ex, TaskStarted(cmd.task_id, waiter.worker_name))
+            except InternalFailure:  # (logged) the worker waits on; the task is queued as ever
+                self.queues.wait_again(cmd.resource, waiter)
+                continue
+            left = [c for c in left if c is not cmd]
+            waiter.fut.set_result(activity_task(arn, cmd, started))
+        return left
 
     def advance(self, ex: OpenExecution, trigger: Trigger) -> asyncio.Future[Any]:
         """Apply ``trigger`` to an open execution now; the future resolves once committed.
@@ -532,9 +565,15 @@ class Runtime:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            task = await self.queues.take(activity_arn, deadline - loop.time())
+            task = await self.queues.take(activity_arn, deadline - loop.time(), worker_name)
             if task is None:
                 return None
+            if task.started is not None:  # started for this worker (see _hand_out)
+                try:
+                    await asyncio.shield(task.started)
+                except WriteSkipped:  # the write that scheduled it failed: not a task
+                    continue
+                return self.make_token(account, task.execution_arn, task.task_id), task.input
             ex = self.task_is_open(task.execution_arn, task.task_id)
             if ex is None:
                 continue  # stopped or timed out while queued

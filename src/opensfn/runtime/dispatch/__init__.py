@@ -41,6 +41,7 @@ __all__ = [
     "cancel",
     "closed",
     "dispatch",
+    "for_activity_worker",
     "resource_kind",
     "select_test_case",
 ]
@@ -102,6 +103,15 @@ def dispatch(host: DispatchHost, execution_arn: str, cmd: ScheduleTask) -> None:
         mocks.deliver(host, execution_arn, cmd, mocked)
         return
     DISPATCHERS[resource_kind(cmd.resource)](host, execution_arn, cmd)
+
+
+def for_activity_worker(host: DispatchHost, execution_arn: str, cmd: Command) -> bool:
+    """Whether ``cmd`` schedules a task for a worker of an activity (not mocked)."""
+    return (
+        isinstance(cmd, ScheduleTask)
+        and resource_kind(cmd.resource) == "activity"
+        and execution_arn not in integrations_of(host).test_cases
+    )
 
 
 def cancel(host: DispatchHost, execution_arn: str, task_id: str) -> None:
