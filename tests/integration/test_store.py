@@ -382,6 +382,23 @@ def test_a_worker_already_waiting_is_handed_the_task_in_the_commit_that_schedule
         got = await polling
         assert got is not None and json.loads(got[1]) == {"n": 3}
         assert [e["type"] for e in committed(prefix + "b")][-1] == "ActivityStarted"
+
+        # Two branches schedule two tasks at once: two waiting workers get one each.
+        branch = {"StartAt": "T", "States": task["States"]}
+        both = {"Type": "Parallel", "Branches": [branch, branch], "End": True}
+        machine, revision, prefix = _runtime_machine({"StartAt": "P", "States": {"P": both}}, "par")
+        pollers = [asyncio.create_task(worker(f"w{i}")) for i in range(2)]
+        await asyncio.sleep(0.01)
+        await runtime.start_execution(machine, revision, prefix + "p", "p", "{}")
+        for _ in range(100):  # the first Parallel runs after the answer
+            if all(p.done() for p in pollers):
+                break
+            await asyncio.sleep(0.01)
+        tokens = [p.result() for p in pollers]
+        assert all(t is not None for t in tokens) and len({t[0] for t in tokens if t}) == 2
+        types = [e["type"] for e in committed(prefix + "p")]
+        assert types.count("ActivityScheduled") == types.count("ActivityStarted") == 2
+        assert runtime.queues.queued(activity) == 0
         await runtime.shutdown()
         await store.close()
 

@@ -455,7 +455,9 @@ class Runtime:
         its start (ActivityStarted) takes a commit of its own: one fsync more per task.
         A worker is answered once the commit holding both is done; if the scheduling
         write fails, the start is not written either (:func:`_guarded`) and the worker
-        goes on waiting. Measured: see bench/README.md (activity-roundtrip)."""
+        goes on waiting. Measured with a worker long-polling while executions of one
+        activity Task start one after another (boto3, A/B in alternating rounds): server
+        CPU per execution 1.27-1.29 -> 1.13-1.25 ms."""
         arn = ex.info.execution_arn
         left = commands
         if ex.info.state_machine_arn in self.deleting:  # it ends at its next step instead
