@@ -29,7 +29,7 @@ class QueuedTask:
     input: str
     started: asyncio.Future[Any] | None = None
     """Set when the runtime started the task for the worker it was handed to, in the
-    commit that scheduled it (see ``Runtime.hand_out``): the commit to wait for before
+    commit that scheduled it (see ``Runtime._hand_out``): the commit to wait for before
     answering the worker. None: the worker's GetActivityTask starts it."""
 
 
