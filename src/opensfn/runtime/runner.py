@@ -43,7 +43,7 @@ from opensfn.runtime.queues import ActivityQueues
 from opensfn.runtime.timers import Timers
 from opensfn.store import versions as versions_store
 from opensfn.store import writes
-from opensfn.store.database import Store
+from opensfn.store.database import Store, settle
 from opensfn.store.records import Closing, ExecutionRecord, MachineRecord, RevisionRecord
 
 LOG = logging.getLogger("opensfn.runtime")
@@ -599,9 +599,11 @@ def _guarded(ex: OpenExecution, batch: Any) -> Any:
         if ex.broken:
             raise WriteSkipped(ex.info.execution_arn)
         try:
-            return batch(conn)
+            result = batch(conn)
+            settle(conn)  # (PostgreSQL: this batch's errors are raised here, not later)
         except BaseException:
             ex.broken = True
             raise
+        return result
 
     return run

@@ -32,6 +32,7 @@ hand out the same execution ids and tokens.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -472,31 +473,31 @@ class Store:
         return [str(r[0]) for r in rows]
 
 
+def settle(conn: Connection) -> None:
+    """End of a write batch: on PostgreSQL, in a group of batches sent as one pipeline,
+    its statements' errors are raised here (see ``PgConnection.settle``); on SQLite each
+    statement's error was raised by the statement itself."""
+    if isinstance(conn, postgres.PgConnection):
+        conn.settle()
+
+
 def _commit_group(
     conn: Connection, batches: list[Batch], begin: str
 ) -> list[tuple[Any, BaseException | None]]:
-    """Run ``batches`` in one transaction, each in a SAVEPOINT; (result, exception) of each."""
+    """Run ``batches`` in one transaction, each in a SAVEPOINT; (result, exception) of each.
+
+    On PostgreSQL a group goes as one pipeline: one batch with its BEGIN and COMMIT in one
+    round trip (:func:`_commit_pipelined`); several with one round trip each, where
+    :func:`settle` raises a batch's error in that batch (measured: see ``bench/run.py
+    --only api --postgres``, concurrent starts)."""
     outcomes: list[tuple[Any, BaseException | None]] = []
     single = len(batches) == 1  # one batch: the transaction itself isolates it
-    if single and isinstance(conn, postgres.PgConnection):
+    pg = isinstance(conn, postgres.PgConnection)
+    if single and pg:
         return _commit_pipelined(conn, batches[0], begin)
     try:
-        conn.execute(begin)
-        for batch in batches:
-            if single:
-                outcomes.append((batch(conn), None))
-                break
-            conn.execute("SAVEPOINT batch")
-            try:
-                result = batch(conn)
-            except Exception as exc:
-                conn.execute("ROLLBACK TO batch")
-                conn.execute("RELEASE batch")
-                outcomes.append((None, exc))
-            else:
-                conn.execute("RELEASE batch")
-                outcomes.append((result, None))
-        conn.execute("COMMIT")
+        with conn.pipeline(batches=True) if pg else contextlib.nullcontext():
+            _run_group(conn, batches, begin, single, outcomes)
     except Exception as exc:  # the batch (single) or the commit failed: nothing is durable
         if not single:
             LOG.exception("write transaction failed")
@@ -504,6 +505,32 @@ def _commit_group(
             conn.execute("ROLLBACK")
         outcomes = [(None, exc) for _ in batches]
     return outcomes
+
+
+def _run_group(
+    conn: Connection,
+    batches: list[Batch],
+    begin: str,
+    single: bool,
+    outcomes: list[tuple[Any, BaseException | None]],
+) -> None:
+    conn.execute(begin)
+    for batch in batches:
+        if single:
+            outcomes.append((batch(conn), None))
+            break
+        conn.execute("SAVEPOINT batch")
+        try:
+            result = batch(conn)
+            settle(conn)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO batch")
+            conn.execute("RELEASE batch")
+            outcomes.append((None, exc))
+        else:
+            conn.execute("RELEASE batch")
+            outcomes.append((result, None))
+    conn.execute("COMMIT")
 
 
 def _commit_pipelined(

@@ -80,6 +80,8 @@ class PgConnection:
         self._sql: dict[str, str] = {}  # statement as written -> as sent (translated once)
         self.on_lost: Callable[[str], None] | None = None
         self.lost = False
+        self._batches: Any = None  # the pipeline of a group of batches (see settle)
+        self._unsettled = False  # statements sent in it since the last settle
 
     def _failed(self, exc: BaseException) -> None:
         if self.lost or not self._conn.broken:
@@ -97,6 +99,7 @@ class PgConnection:
         return sent
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> PgCursor:
+        self._unsettled = True
         try:
             if params:
                 return PgCursor(self._conn.execute(self._translate(sql), tuple(params)))
@@ -110,6 +113,7 @@ class PgConnection:
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         batch = [tuple(r) for r in rows]
         if batch:
+            self._unsettled = True
             try:
                 with self._conn.cursor() as cursor:
                     cursor.executemany(self._translate(sql), batch)
@@ -122,12 +126,31 @@ class PgConnection:
         self.execute(script)
 
     @contextmanager
-    def pipeline(self) -> Iterator[None]:
+    def pipeline(self, batches: bool = False) -> Iterator[None]:
         """Statements executed inside are sent without waiting for each answer; they go
-        when a result is read or the block ends (where a statement's error is raised)."""
+        when a result is read, at :meth:`settle` or when the block ends (where a
+        statement's error is raised). ``batches``: a group commit of several batches,
+        each of which calls :meth:`settle` when it ends."""
         try:
-            with self._conn.pipeline():
-                yield
+            with self._conn.pipeline() as pipe:
+                self._batches, self._unsettled = (pipe if batches else None), False
+                try:
+                    yield
+                finally:
+                    self._batches = None
+        except self._pg.OperationalError as exc:
+            self._failed(exc)
+            raise
+
+    def settle(self) -> None:
+        """In the pipeline of a group of batches: send what the batch queued and wait
+        for the answers, so that its error is raised here, in the batch that caused it
+        (one round trip per batch instead of one per statement). Otherwise nothing."""
+        if self._batches is None or not self._unsettled:
+            return
+        self._unsettled = False
+        try:
+            self._batches.sync()
         except self._pg.OperationalError as exc:
             self._failed(exc)
             raise
