@@ -51,6 +51,28 @@ def test_activity_lifecycle(sfn: Any, unique: Callable[[str], str]) -> None:
     assert error_of(exc)[0] == "InvalidArn"
 
 
+def test_activity_encryption_configuration(sfn: Any, unique: Callable[[str], str]) -> None:
+    """Kept and described; a repeat CreateActivity may not change it (ActivityAlreadyExists)
+    but may leave it out; an activity created without one describes none."""
+    key = "arn:aws:kms:us-east-1:123456789012:alias/workers"
+    config = {
+        "type": "CUSTOMER_MANAGED_KMS_KEY",
+        "kmsKeyId": key,
+        "kmsDataKeyReusePeriodSeconds": 60,
+    }
+    name = unique("sealed")
+    arn = sfn.create_activity(name=name, encryptionConfiguration=config)["activityArn"]
+    assert sfn.describe_activity(activityArn=arn)["encryptionConfiguration"] == config
+    assert sfn.create_activity(name=name, encryptionConfiguration=config)["activityArn"] == arn
+    assert sfn.create_activity(name=name)["activityArn"] == arn
+    with pytest.raises(ClientError) as exc:
+        sfn.create_activity(name=name, encryptionConfiguration={"type": "AWS_OWNED_KEY"})
+    assert error_of(exc) == ("ActivityAlreadyExists", f"Activity Already Exists: '{arn}'")
+    assert sfn.describe_activity(activityArn=arn)["encryptionConfiguration"] == config
+    plain = sfn.create_activity(name=unique("plain"))["activityArn"]
+    assert "encryptionConfiguration" not in sfn.describe_activity(activityArn=plain)
+
+
 def test_list_activities_paginates(server: Any) -> None:
     sfn = server.client(region="ap-south-2")
     arns = [sfn.create_activity(name=f"listed-{i}")["activityArn"] for i in range(3)]

@@ -267,3 +267,48 @@ def test_validate_state_machine_definition(sfn: Any) -> None:
     bad = sfn.validate_state_machine_definition(definition='{"StartAt": "A"}')
     assert bad["result"] == "FAIL"
     assert bad["diagnostics"][0]["severity"] == "ERROR"
+
+
+def test_encryption_configuration_is_kept_and_described(
+    sfn: Any, unique: Callable[[str], str], make_machine: Any
+) -> None:
+    """What CloudFormation, CDK and Terraform set is what they read back: per revision
+    (DescribeStateMachineForExecution shows the execution's), in the idempotency check,
+    changed by UpdateStateMachine; a customer managed key needs its key id."""
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    customer = {"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": key}
+    name = unique("encrypted")
+    definition = json.dumps(PASS_MACHINE)
+    arn = sfn.create_state_machine(
+        name=name, definition=definition, roleArn=ROLE, encryptionConfiguration=customer
+    )["stateMachineArn"]
+    kept = {**customer, "kmsDataKeyReusePeriodSeconds": 300}  # AWS's default period
+    assert sfn.describe_state_machine(stateMachineArn=arn)["encryptionConfiguration"] == kept
+    again = sfn.create_state_machine(
+        name=name, definition=definition, roleArn=ROLE, encryptionConfiguration=customer
+    )
+    assert again["stateMachineArn"] == arn
+    with pytest.raises(ClientError) as exc:
+        sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE)
+    assert error_of(exc)[0] == "StateMachineAlreadyExists"
+    first = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+
+    sfn.update_state_machine(stateMachineArn=arn, encryptionConfiguration={"type": "AWS_OWNED_KEY"})
+    owned = {"type": "AWS_OWNED_KEY"}
+    assert sfn.describe_state_machine(stateMachineArn=arn)["encryptionConfiguration"] == owned
+    described = sfn.describe_state_machine_for_execution(executionArn=first)
+    assert described["encryptionConfiguration"] == kept  # the revision it started with
+    sfn.update_state_machine(stateMachineArn=arn, roleArn=ROLE)  # other changes keep it
+    assert sfn.describe_state_machine(stateMachineArn=arn)["encryptionConfiguration"] == owned
+    version = sfn.publish_state_machine_version(stateMachineArn=arn)["stateMachineVersionArn"]
+    assert sfn.describe_state_machine(stateMachineArn=version)["encryptionConfiguration"] == owned
+
+    with pytest.raises(ClientError) as exc:
+        sfn.create_state_machine(
+            name=unique("nokey"), definition=definition, roleArn=ROLE,
+            encryptionConfiguration={"type": "CUSTOMER_MANAGED_KMS_KEY"},
+        )  # fmt: skip
+    assert error_of(exc)[0] == "InvalidEncryptionConfiguration"
+    assert "kmsKeyId" in error_of(exc)[1]
+    plain = make_machine(PASS_MACHINE)
+    assert "encryptionConfiguration" not in sfn.describe_state_machine(stateMachineArn=plain)

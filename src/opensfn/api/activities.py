@@ -8,13 +8,19 @@ from typing import Any
 
 import orjson
 
-from opensfn.api import arns, pagination
+from opensfn.api import arns, encryption, pagination
 from opensfn.api.context import RequestContext
 from opensfn.api.executions import MAX_PAYLOAD_BYTES
 from opensfn.api.tags import check_tag_count, tag_pairs
 from opensfn.asl.payload import MAX_DEPTH, too_deep
 from opensfn.engine.protocol import TaskFailed, TaskHeartbeat, TaskSucceeded, Trigger
-from opensfn.errors import ActivityDoesNotExist, InvalidOutput, InvalidToken, TaskTimedOut
+from opensfn.errors import (
+    ActivityAlreadyExists,
+    ActivityDoesNotExist,
+    InvalidOutput,
+    InvalidToken,
+    TaskTimedOut,
+)
 from opensfn.runtime import tokens
 from opensfn.runtime.runner import OpenExecution
 from opensfn.store import writes
@@ -30,16 +36,21 @@ def _get(ctx: RequestContext, arn: str) -> ActivityRecord:
 
 
 async def create_activity(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-    """CreateActivity (idempotent by name; tags of a repeat call are ignored, as AWS does)."""
+    """CreateActivity (idempotent by name; tags of a repeat call are ignored, as AWS does;
+    its encryption configuration cannot be changed: ActivityAlreadyExists)."""
     name = arns.check_name(p["name"])
     arn = arns.make(ctx.region, ctx.account, "activity", name)
+    config = p.get("encryptionConfiguration")
+    encrypted = encryption.kept(config)
     existing = ctx.store.get_activity(arn)
     if existing is not None:
+        if config is not None and encrypted != existing.encryption:
+            raise ActivityAlreadyExists(f"Activity Already Exists: '{arn}'")
         return {"activityArn": arn, "creationDate": existing.creation_date}
     tags = tag_pairs(p.get("tags"))
     check_tag_count(arn, len(tags))
     now = time.time()
-    record = ActivityRecord(arn, ctx.region, ctx.account, name, now, ctx.store.new_seq())
+    record = ActivityRecord(arn, ctx.region, ctx.account, name, now, ctx.store.new_seq(), encrypted)
     try:
         await ctx.store.submit(writes.create_activity(record, tags))
     except Exception:
@@ -53,7 +64,8 @@ async def create_activity(ctx: RequestContext, p: dict[str, Any]) -> dict[str, A
 async def describe_activity(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
     """DescribeActivity."""
     a = _get(ctx, p["activityArn"])
-    return {"activityArn": a.arn, "name": a.name, "creationDate": a.creation_date}
+    out = {"activityArn": a.arn, "name": a.name, "creationDate": a.creation_date}
+    return encryption.described(out, a.encryption)
 
 
 async def delete_activity(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from opensfn.api import arns, map_runs, pagination
+from opensfn.api import arns, encryption, map_runs, pagination
 from opensfn.api.context import RequestContext
 from opensfn.api.tags import check_tag_count, tag_pairs
 from opensfn.asl import validate
@@ -83,7 +83,8 @@ def current_revision(ctx: RequestContext, m: MachineRecord) -> RevisionRecord:
 
 
 async def create_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-    """CreateStateMachine (idempotent on name, definition, type, logging and tracing).
+    """CreateStateMachine (idempotent on name, definition, type, logging, tracing and
+    encryption configuration).
 
     With ``publish`` the first revision is published as version 1 at once.
     """
@@ -92,6 +93,7 @@ async def create_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
     machine_type = p.get("type") or "STANDARD"
     logging = _logging(p.get("loggingConfiguration"))
     tracing = _tracing(p.get("tracingConfiguration"))
+    encrypted = encryption.kept(p.get("encryptionConfiguration"))
     arn = arns.make(ctx.region, ctx.account, "stateMachine", name)
     existing = ctx.store.get_machine(arn)
     if existing is not None:
@@ -101,6 +103,7 @@ async def create_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
             and existing.type == machine_type
             and orjson.loads(revision.logging) == logging
             and orjson.loads(revision.tracing) == tracing
+            and revision.encryption == encrypted
         )
         if not same:
             raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
@@ -125,7 +128,7 @@ async def create_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
     )
     revision = RevisionRecord(
         arn, revision_id, p["definition"], p["roleArn"], orjson.dumps(logging).decode(),
-        orjson.dumps(tracing).decode(), now,
+        orjson.dumps(tracing).decode(), now, encrypted,
     )  # fmt: skip
     try:
         await ctx.store.submit(writes.create_machine(record, revision, tags))
@@ -170,7 +173,7 @@ def _describe(m: MachineRecord, revision: RevisionRecord) -> dict[str, Any]:
     }
     if m.updated:
         out["revisionId"] = m.revision_id
-    return out
+    return encryption.described(out, revision.encryption)
 
 
 async def describe_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -220,7 +223,10 @@ async def update_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
     """UpdateStateMachine: a new revision; running executions keep theirs."""
     _check_publish(p)
     m = get_machine(ctx, p["stateMachineArn"])
-    keys = ("definition", "roleArn", "loggingConfiguration", "tracingConfiguration")
+    keys = (
+        "definition", "roleArn", "loggingConfiguration", "tracingConfiguration",
+        "encryptionConfiguration",
+    )  # fmt: skip
     if all(p.get(k) is None for k in keys):
         raise MissingRequiredParameter(
             "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified"
@@ -238,10 +244,12 @@ async def update_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
         if p.get("tracingConfiguration") is None
         else _tracing(p["tracingConfiguration"])
     )
+    config = p.get("encryptionConfiguration")
+    encrypted = old.encryption if config is None else encryption.kept(config)
     now = time.time()
     revision = RevisionRecord(
         m.arn, str(uuid.uuid4()), definition, p.get("roleArn") or old.role_arn,
-        orjson.dumps(logging).decode(), orjson.dumps(tracing).decode(), now,
+        orjson.dumps(logging).decode(), orjson.dumps(tracing).decode(), now, encrypted,
     )  # fmt: skip
     await ctx.store.submit(writes.update_machine(revision))
     if compiled is not None:
@@ -301,7 +309,7 @@ async def describe_state_machine_for_execution(
         raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
     if rec.map_run_arn is not None:  # a Distributed Map's child: its item processor
         label, definition, parent = map_runs.child_machine(ctx, rec.map_run_arn)
-        return {
+        child = {
             "stateMachineArn": rec.machine_arn,
             "name": rec.machine_arn.rsplit(":", 1)[-1],
             "definition": orjson.dumps(definition).decode(),
@@ -312,6 +320,7 @@ async def describe_state_machine_for_execution(
             "mapRunArn": rec.map_run_arn,
             "label": label,
         }
+        return encryption.described(child, parent.encryption)
     revision = ctx.store.get_revision(rec.machine_arn, rec.revision_id)
     if revision is None:
         raise InternalFailure(f"revision {rec.revision_id} of {rec.machine_arn} is missing")
@@ -327,7 +336,7 @@ async def describe_state_machine_for_execution(
     }
     if m is not None and m.updated:
         out["revisionId"] = rec.revision_id
-    return out
+    return encryption.described(out, revision.encryption)
 
 
 async def validate_state_machine_definition(

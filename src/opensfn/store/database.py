@@ -91,8 +91,10 @@ class Rewrites:
 _DIALECT = "sqlite"
 
 _MACHINE_COLS = "arn, region, account, name, type, revision_id, updated, status, creation_date, seq"
-_REVISION_COLS = "machine_arn, revision_id, definition, role_arn, logging, tracing, update_date"
-_ACTIVITY_COLS = "arn, region, account, name, creation_date, seq"
+_REVISION_COLS = (
+    "machine_arn, revision_id, definition, role_arn, logging, tracing, update_date, encryption"
+)
+_ACTIVITY_COLS = "arn, region, account, name, creation_date, seq, encryption"
 _BEGIN = dialect.statement(_DIALECT, "begin_write")
 _EXEC_COLS = (
     "id, arn, machine_arn, revision_id, name, role_arn, status, input, output, error, cause, "

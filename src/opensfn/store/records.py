@@ -37,6 +37,7 @@ class RevisionRecord:
     logging: str  # JSON
     tracing: str  # JSON
     update_date: float
+    encryption: str | None = None  # JSON: the encryptionConfiguration given, if any
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class ActivityRecord:
     name: str
     creation_date: float
     seq: int
+    encryption: str | None = None  # JSON: the encryptionConfiguration given, if any
 
 
 class ExecutionRecord(NamedTuple):

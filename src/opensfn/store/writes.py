@@ -46,7 +46,7 @@ Child = tuple[ChildEvents, int | None]
 def _insert_revision(conn: Connection, r: RevisionRecord) -> None:
     conn.execute(
         "INSERT INTO revisions (machine_arn, revision_id, definition, role_arn, logging, tracing, "
-        "update_date) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "update_date, encryption) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             r.machine_arn,
             r.revision_id,
@@ -55,6 +55,7 @@ def _insert_revision(conn: Connection, r: RevisionRecord) -> None:
             r.logging,
             r.tracing,
             r.update_date,
+            r.encryption,
         ),
     )
 
@@ -147,8 +148,9 @@ def create_activity(a: ActivityRecord, tags: Sequence[tuple[str, str]]) -> Batch
 
     def run(conn: Connection) -> None:
         conn.execute(
-            "INSERT INTO activities (arn, region, account, name, creation_date, seq) VALUES (?, ?, ?, ?, ?, ?)",
-            (a.arn, a.region, a.account, a.name, a.creation_date, a.seq),
+            "INSERT INTO activities (arn, region, account, name, creation_date, seq, encryption) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (a.arn, a.region, a.account, a.name, a.creation_date, a.seq, a.encryption),
         )
         conn.execute("DELETE FROM tags WHERE resource_arn = ?", (a.arn,))
         _put_tags(conn, a.arn, tags)
