@@ -312,3 +312,21 @@ def test_encryption_configuration_is_kept_and_described(
     assert "kmsKeyId" in error_of(exc)[1]
     plain = make_machine(PASS_MACHINE)
     assert "encryptionConfiguration" not in sfn.describe_state_machine(stateMachineArn=plain)
+
+
+def test_describe_state_machine_metadata_only(sfn: Any, make_machine: Any) -> None:
+    """includedData METADATA_ONLY: everything but the definition, which is `{}` (AWS's
+    answer for callers that may not decrypt it), for the machine and its versions."""
+    arn = make_machine(PASS_MACHINE)
+    full = sfn.describe_state_machine(stateMachineArn=arn)
+    assert json.loads(full["definition"]) == PASS_MACHINE
+    meta = sfn.describe_state_machine(stateMachineArn=arn, includedData="METADATA_ONLY")
+    assert meta["definition"] == "{}"
+    assert {k: v for k, v in meta.items() if k not in ("definition", "ResponseMetadata")} == {
+        k: v for k, v in full.items() if k not in ("definition", "ResponseMetadata")
+    }
+    version = sfn.publish_state_machine_version(stateMachineArn=arn)["stateMachineVersionArn"]
+    meta = sfn.describe_state_machine(stateMachineArn=version, includedData="METADATA_ONLY")
+    assert (meta["definition"], meta["stateMachineArn"]) == ("{}", version)
+    full = sfn.describe_state_machine(stateMachineArn=version, includedData="ALL_DATA")
+    assert json.loads(full["definition"]) == PASS_MACHINE

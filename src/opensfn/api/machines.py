@@ -177,9 +177,14 @@ def _describe(m: MachineRecord, revision: RevisionRecord) -> dict[str, Any]:
 
 
 async def describe_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-    """DescribeStateMachine of a machine or of one of its versions (``…:name:<n>``)."""
+    """DescribeStateMachine of a machine or of one of its versions (``…:name:<n>``).
+
+    ``includedData`` METADATA_ONLY: the definition is ``{}``, as AWS answers it (not for a
+    Distributed Map's labelled ARN, whose answer is made of the definition)."""
     arn = p["stateMachineArn"]
     parsed = arns.parse(arn)
+    if parsed.kind == "stateMachine" and len(parsed.parts) == 1 and "/" in parsed.parts[0]:
+        return _describe_map_state(ctx, arn, parsed.parts[0])
     if parsed.kind == "stateMachine" and len(parsed.parts) == 2 and parsed.parts[1].isdigit():
         from opensfn.api import versions  # versions builds on this module
 
@@ -191,11 +196,12 @@ async def describe_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict
         if version.description is not None:
             out["description"] = version.description
         out["creationDate"] = version.creation_date
-        return out
-    if parsed.kind == "stateMachine" and len(parsed.parts) == 1 and "/" in parsed.parts[0]:
-        return _describe_map_state(ctx, arn, parsed.parts[0])
-    m = get_machine(ctx, arn)
-    return _describe(m, current_revision(ctx, m))
+    else:
+        m = get_machine(ctx, arn)
+        out = _describe(m, current_revision(ctx, m))
+    if p.get("includedData") == "METADATA_ONLY":
+        out["definition"] = "{}"
+    return out
 
 
 def _describe_map_state(ctx: RequestContext, arn: str, qualified: str) -> dict[str, Any]:
