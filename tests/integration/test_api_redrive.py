@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
 from conftest import wait_status
 
 
@@ -45,3 +47,43 @@ def test_redrive_reruns_the_failed_state_and_succeeds(
     assert events[i]["executionRedrivenEventDetails"] == {"redriveCount": 1}
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
     assert types.count("PassStateEntered") == 1  # the succeeded state is not run again
+
+
+def test_a_retried_redrive_answers_as_the_first_and_redriven_executions_are_listed(
+    sfn: Any, make_machine: Callable[..., str], unique: Callable[[str], str]
+) -> None:
+    """The same clientToken again (an SDK retrying a redrive whose answer was lost) gets the
+    first answer, not ExecutionNotRedrivable; another token is refused while the execution
+    runs. ListExecutions' redriveFilter tells redriven executions from the others."""
+    activity = sfn.create_activity(name=unique("again"))["activityArn"]
+    arn = make_machine(
+        {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": activity, "End": True}}}
+    )
+    redriven = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity, workerName="w")
+    sfn.send_task_failure(taskToken=task["taskToken"], error="Flaky")
+    wait_status(sfn, redriven, "FAILED")
+    plain = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity, workerName="w")
+    sfn.send_task_success(taskToken=task["taskToken"], output="{}")
+    wait_status(sfn, plain, "SUCCEEDED")
+
+    first = sfn.redrive_execution(executionArn=redriven, clientToken="token-1")
+    again = sfn.redrive_execution(executionArn=redriven, clientToken="token-1")
+    assert again["redriveDate"] == first["redriveDate"]
+    with pytest.raises(ClientError) as exc:
+        sfn.redrive_execution(executionArn=redriven, clientToken="token-2")
+    assert exc.value.response["Error"]["Code"] == "ExecutionNotRedrivable"
+
+    def listed(**kw: Any) -> list[str]:
+        out = sfn.list_executions(stateMachineArn=arn, **kw)["executions"]
+        return [e["executionArn"] for e in out]
+
+    assert listed(redriveFilter="REDRIVEN") == [redriven]
+    assert listed(redriveFilter="NOT_REDRIVEN") == [plain]
+    assert listed() == [plain, redriven]
+    assert listed(redriveFilter="REDRIVEN", statusFilter="RUNNING") == [redriven]
+    assert listed(redriveFilter="NOT_REDRIVEN", statusFilter="RUNNING") == []
+    task = sfn.get_activity_task(activityArn=activity, workerName="w")
+    sfn.send_task_success(taskToken=task["taskToken"], output="{}")
+    wait_status(sfn, redriven, "SUCCEEDED")

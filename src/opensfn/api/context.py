@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from opensfn.api.redrive import RedriveTokens
 from opensfn.config import Settings
 from opensfn.runtime.runner import Runtime
 from opensfn.store.database import Store
@@ -16,6 +17,8 @@ class Services:
     settings: Settings
     store: Store
     runtime: Runtime
+    redrives: RedriveTokens = field(default_factory=lambda: RedriveTokens())
+    """RedriveExecution's recent client tokens (``api.redrive``)."""
 
 
 @dataclass(frozen=True)

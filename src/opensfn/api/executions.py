@@ -158,19 +158,22 @@ def _list_item(ctx: RequestContext, rec: ExecutionRecord) -> dict[str, Any]:
 
 
 async def list_executions(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-    """ListExecutions: newest first, optionally one status only.
+    """ListExecutions: newest first, optionally one status only, optionally only the
+    executions redriven at least once (``redriveFilter`` REDRIVEN) or never (NOT_REDRIVEN).
 
     ``stateMachineArn`` may be a version or alias ARN (only the executions started
     through it); ``mapRunArn`` lists a Map Run's child executions instead.
     """
     status = p.get("statusFilter")
+    redrive_filter = p.get("redriveFilter")
+    redriven = None if redrive_filter is None else redrive_filter == "REDRIVEN"
     run_arn = p.get("mapRunArn")
     through: set[str] | None = None
     if run_arn is not None:
         map_runs.check_child_listing(ctx, p)
 
         def fetch(position: int, limit: int) -> list[ExecutionRecord]:
-            return ctx.store.list_map_run_executions(run_arn, status, position, limit)
+            return ctx.store.list_map_run_executions(run_arn, status, position, limit, redriven)
 
     else:
         target_arn = p.get("stateMachineArn")
@@ -190,7 +193,7 @@ async def list_executions(ctx: RequestContext, p: dict[str, Any]) -> dict[str, A
             through = vstore.executions_through(ctx.store, target_arn)
 
         def fetch(position: int, limit: int) -> list[ExecutionRecord]:
-            return ctx.store.list_executions(m.arn, status, position, limit)
+            return ctx.store.list_executions(m.arn, status, position, limit, redriven)
 
     before = pagination.decode("ListExecutions", p.get("nextToken"))
     size = pagination.page_size(p)

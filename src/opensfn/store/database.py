@@ -406,23 +406,42 @@ class Store:
         return None if row is None else ExecutionRecord(*row)
 
     def list_executions(
-        self, machine_arn: str, status: str | None, before_id: int, limit: int
+        self,
+        machine_arn: str,
+        status: str | None,
+        before_id: int,
+        limit: int,
+        redriven: bool | None = None,
     ) -> list[ExecutionRecord]:
-        """Executions of a machine, newest first, older than ``before_id``."""
-        return self._list_executions("machine_arn", machine_arn, status, before_id, limit)
+        """Executions of a machine, newest first, older than ``before_id``; ``redriven``:
+        only those redriven at least once (True) or never (False)."""
+        return self._list_executions("machine_arn", machine_arn, status, before_id, limit, redriven)
 
     def list_map_run_executions(
-        self, map_run_arn: str, status: str | None, before_id: int, limit: int
+        self,
+        map_run_arn: str,
+        status: str | None,
+        before_id: int,
+        limit: int,
+        redriven: bool | None = None,
     ) -> list[ExecutionRecord]:
         """Child executions of a Distributed Map run, newest first, older than ``before_id``."""
-        return self._list_executions("map_run_arn", map_run_arn, status, before_id, limit)
+        return self._list_executions("map_run_arn", map_run_arn, status, before_id, limit, redriven)
 
     def _list_executions(
-        self, column: str, value: str, status: str | None, before_id: int, limit: int
+        self,
+        column: str,
+        value: str,
+        status: str | None,
+        before_id: int,
+        limit: int,
+        redriven: bool | None,
     ) -> list[ExecutionRecord]:
         # ``column`` is one of the two above (never from a request); each has its index.
         args: tuple[str, ...] = (value,) if status is None else (value, status)
         where = f"{column} = ?" if status is None else f"{column} = ? AND status = ?"
+        if redriven is not None:
+            where += " AND redrive_count > 0" if redriven else " AND redrive_count = 0"
         sql = (
             f"SELECT {_EXEC_COLS} FROM executions WHERE {where} AND id < ? ORDER BY id DESC LIMIT ?"
         )
