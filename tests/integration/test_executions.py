@@ -293,3 +293,31 @@ def test_data_nested_too_deep_is_refused_where_it_comes_in(
     first = make_machine({"StartAt": "T", "States": {"T": work}})
     ex = sfn.start_execution(stateMachineArn=first)["executionArn"]
     assert wait_status(sfn, ex, "FAILED")["error"] == "States.Runtime"
+
+
+def test_the_trace_header_passed_is_described(server: Any, sfn: Any, make_machine: Any) -> None:
+    """StartExecution's traceHeader (or the X-Amzn-Trace-Id header, which AWS prefers) is
+    what DescribeExecution and StartSyncExecution show; none passed, none shown."""
+    arn = make_machine(PASS_MACHINE)
+    body = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+    ex = sfn.start_execution(stateMachineArn=arn, traceHeader=body)["executionArn"]
+    assert sfn.describe_execution(executionArn=ex)["traceHeader"] == body
+    plain = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    assert "traceHeader" not in sfn.describe_execution(executionArn=plain)
+
+    header = "Root=1-67891233-abcdef012345678912345678;Parent=463ac35c9f6413ad;Sampled=0"
+    traced = server.client(inject_host_prefix=False)  # (StartSyncExecution's "sync-" host)
+
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers["X-Amzn-Trace-Id"] = header
+
+    traced.meta.events.register("before-sign.states.*", add_header)
+    ex = traced.start_execution(stateMachineArn=arn, traceHeader=body)["executionArn"]
+    assert sfn.describe_execution(executionArn=ex)["traceHeader"] == header
+    express = make_machine(PASS_MACHINE, type="EXPRESS")
+    out = traced.start_sync_execution(stateMachineArn=express)
+    assert (out["status"], out["traceHeader"]) == ("SUCCEEDED", header)
+    plain_sync = server.client(inject_host_prefix=False).start_sync_execution(
+        stateMachineArn=express
+    )
+    assert "traceHeader" not in plain_sync

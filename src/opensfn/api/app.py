@@ -85,7 +85,7 @@ async def _dispatch(
     if handler is None:  # in the model, not implemented yet
         raise UnknownOperationException(f"opensfn does not implement {op} yet")
     region = credential_scope(headers)[1] or settings.region
-    ctx = RequestContext(account, region, services)
+    ctx = RequestContext(account, region, services, _trace_header(headers))
     if op in _LONG_POLLS:
         result = await _unless_disconnected(handler(ctx, params), req.gone())
         if result is None:
@@ -93,6 +93,15 @@ async def _dispatch(
     else:
         result = await handler(ctx, params)
     return op, result if isinstance(result, bytes) else orjson.dumps(result)
+
+
+def _trace_header(headers: dict[str, str]) -> str | None:
+    """The X-Ray trace header of a request: ``X-Amzn-Trace-Id`` when it fits AWS's
+    TraceHeader (at most 256 ASCII characters), else None."""
+    value = headers.get("x-amzn-trace-id")
+    if not value or len(value) > 256 or not value.isascii():
+        return None
+    return value
 
 
 # Operations that may wait long for something to happen: a poller that hangs up must not

@@ -28,6 +28,8 @@ class RequestContext:
     account: str
     region: str
     services: Services
+    trace_header: str | None = None
+    """The request's ``X-Amzn-Trace-Id`` header (X-Ray), if it has a usable one."""
 
     @property
     def store(self) -> Store:

@@ -88,9 +88,16 @@ async def start_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str, A
     arn = arns.execution_of(m.arn, name)
     await versions.remember_source(ctx, target, arn)
     started = await ctx.runtime.start_execution(
-        m, target.revision, arn, name, input_text, test_case or None, fresh_name=fresh_name
-    )
+        m, target.revision, arn, name, input_text, test_case or None, fresh_name=fresh_name,
+        trace_header=trace_header(ctx, p),
+    )  # fmt: skip
     return {"executionArn": started.execution_arn, "startDate": started.start_date}
+
+
+def trace_header(ctx: RequestContext, p: dict[str, Any]) -> str | None:
+    """The X-Ray trace header passed to StartExecution or StartSyncExecution: the
+    ``X-Amzn-Trace-Id`` header, else the body's ``traceHeader`` (AWS prefers the header)."""
+    return ctx.trace_header or p.get("traceHeader") or None
 
 
 async def describe_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -111,6 +118,8 @@ async def describe_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str
         out["cause"] = rec.cause
     if rec.map_run_arn is not None:
         out["mapRunArn"] = rec.map_run_arn
+    if rec.trace_header is not None:
+        out["traceHeader"] = rec.trace_header
     out["redriveCount"] = rec.redrive_count
     if rec.redrive_date is not None:
         out["redriveDate"] = rec.redrive_date

@@ -90,6 +90,11 @@ async def start_sync_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[s
         out["error"] = outcome.error
     if outcome.cause is not None:
         out["cause"] = outcome.cause
+    from opensfn.api.executions import trace_header
+
+    header = trace_header(ctx, p)
+    if header is not None:
+        out["traceHeader"] = header
     out["billingDetails"] = {
         "billedMemoryUsedInMB": BILLED_MEMORY_MB,
         "billedDurationInMilliseconds": express.billed_milliseconds(

@@ -254,10 +254,12 @@ class Runtime:
         test_case: str | None = None,
         *,
         fresh_name: bool = False,
+        trace_header: str | None = None,
     ) -> Started:
         """Start an execution (idempotent by name as AWS defines it) and commit it;
         ``test_case`` selects mocked Task results (``stateMachineArn#TestCase``);
-        ``fresh_name``: the name is a new UUID, no execution can have it (no lookup)."""
+        ``fresh_name``: the name is a new UUID, no execution can have it (no lookup);
+        ``trace_header``: the X-Ray trace header passed (kept for DescribeExecution)."""
         existing = self.open.get(arn)
         if existing is not None:
             starting = self._starting.get(arn)
@@ -316,6 +318,7 @@ class Runtime:
         record = ExecutionRecord(
             ex.id, arn, m.arn, revision.revision_id, name, revision.role_arn, "RUNNING",
             input_text, None, None, None, start_date, None, test_case=test_case or None,
+            trace_header=trace_header,
         )  # fmt: skip
         closing = self._closing(ex, transition, ctx)
         children = self._children(transition)

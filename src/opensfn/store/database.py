@@ -98,7 +98,8 @@ _ACTIVITY_COLS = "arn, region, account, name, creation_date, seq, encryption"
 _BEGIN = dialect.statement(_DIALECT, "begin_write")
 _EXEC_COLS = (
     "id, arn, machine_arn, revision_id, name, role_arn, status, input, output, error, cause, "
-    "start_date, stop_date, redrive_count, redrive_date, test_case, map_run_arn, item_count"
+    "start_date, stop_date, redrive_count, redrive_date, test_case, map_run_arn, item_count, "
+    "trace_header"
 )
 
 

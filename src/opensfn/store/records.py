@@ -77,6 +77,7 @@ class ExecutionRecord(NamedTuple):
     test_case: str | None = None  # the mock test case it was started with, if any
     map_run_arn: str | None = None  # a Distributed Map's child execution: its Map Run
     item_count: int | None = None  # and the items it processed
+    trace_header: str | None = None  # the X-Ray trace header passed to StartExecution
 
 
 @dataclass(frozen=True)

@@ -278,11 +278,12 @@ def _insert_execution(
     if closing is None:
         sql = (
             "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, "
-            "input, start_date, state, test_case) VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?)"
+            "input, start_date, state, test_case, trace_header) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?)"
         )
         args: tuple[Any, ...] = (
             e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, e.input,
-            e.start_date, state.decode(), e.test_case,
+            e.start_date, state.decode(), e.test_case, e.trace_header,
         )  # fmt: skip
     else:
         # Ended inside its start: written closed in one INSERT (no UPDATE of the row and
@@ -290,13 +291,13 @@ def _insert_execution(
         c = closing
         sql = (
             "INSERT INTO executions (id, arn, machine_arn, revision_id, name, role_arn, status, "
-            "input, output, error, cause, start_date, stop_date, state, test_case) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "input, output, error, cause, start_date, stop_date, state, test_case, trace_header) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         args = (
             e.id, e.arn, e.machine_arn, e.revision_id, e.name, e.role_arn, c.status, e.input,
             c.output, c.error, c.cause, e.start_date, c.stop_date,
-            state.decode() if c.status in REDRIVABLE else None, e.test_case,
+            state.decode() if c.status in REDRIVABLE else None, e.test_case, e.trace_header,
         )  # fmt: skip
     if fresh:
         conn.execute(sql, args)
