@@ -57,7 +57,7 @@ def start_express(
 
 async def start_sync_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
     """StartSyncExecution: run an EXPRESS execution to its end and report it."""
-    from opensfn.api.executions import check_input  # executions imports this module
+    from opensfn.api.executions import check_input, trace_header  # (executions imports us)
 
     target = resolve(ctx, p["stateMachineArn"])
     if target.machine.type != "EXPRESS":
@@ -90,8 +90,6 @@ async def start_sync_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[s
         out["error"] = outcome.error
     if outcome.cause is not None:
         out["cause"] = outcome.cause
-    from opensfn.api.executions import trace_header
-
     header = trace_header(ctx, p)
     if header is not None:
         out["traceHeader"] = header
