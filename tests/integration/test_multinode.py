@@ -191,3 +191,22 @@ def test_a_database_that_cannot_be_reached_is_said_at_start_without_a_traceback(
     said = str(failed.value)
     assert "cannot connect to the database" in said and "opensfn_no_such_database" in said
     assert "Traceback" not in said
+
+
+def test_a_call_reaching_a_standby_as_it_takes_over_is_not_forwarded() -> None:
+    """Once the standby holds the database (its forwarding client closed), a call that was
+    on its way to be forwarded is told TookOver, which the server answers itself — the
+    failover test once saw a 500 ('the client has been closed') in that instant."""
+    import asyncio
+
+    from opensfn.api.standby import Standby, TookOver
+    from opensfn.api.wire import HttpRequest
+
+    async def scenario() -> None:
+        standby = Standby(conn=None, long_poll_seconds=1.0)  # type: ignore[arg-type]
+        await standby.close()
+        request = HttpRequest("POST", "/", "", {"x-amz-target": "x"}, b"{}")
+        with pytest.raises(TookOver):
+            await standby.forward(request)
+
+    asyncio.run(scenario())

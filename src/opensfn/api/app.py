@@ -27,7 +27,7 @@ from opensfn.api.context import RequestContext, Services
 from opensfn.api.model import decode_request
 from opensfn.api.operations import OPERATIONS
 from opensfn.api.sigv4 import Credentials, credential_scope
-from opensfn.api.standby import Standby
+from opensfn.api.standby import Standby, TookOver
 from opensfn.api.wire import Answer, Headers, HttpRequest
 from opensfn.config import DURABILITY, Settings
 from opensfn.errors import (
@@ -267,15 +267,18 @@ class App:
         op = req.headers.get("x-amz-target", "?").removeprefix(_PREFIX)
         try:
             services = self.services
-            if services is None:
-                standby = self.standby
-                if standby is not None:
+            standby = self.standby if services is None else None
+            if standby is not None:
+                try:
                     if op not in _LONG_POLLS:
                         return await standby.forward(req)
                     # A poller that hangs up here must hang up there too, or the active
                     # server would hand a task to a poll nobody reads.
                     answer = await _unless_disconnected(standby.forward(req), req.gone())
                     return (200, _JSON_HEADERS, b"{}") if answer is None else answer
+                except TookOver:  # the call came in as this server took over: answer it
+                    services = self.services
+            if services is None:
                 raise InternalFailure("The server is not running.")
             op, answer = await _dispatch(services, req, self.keys)
             if answer is None:  # the client hung up during a long poll: nobody to answer

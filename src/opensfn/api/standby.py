@@ -41,6 +41,10 @@ _LOCK_POLL_SECONDS = 1.0
 _ACTIVE_TTL = 1.0  # seconds the active server's address is trusted before it is read again
 
 
+class TookOver(Exception):
+    """Not forwarded: this server holds the database now and answers the call itself."""
+
+
 def _unavailable(message: str) -> Answer:
     # 503: the SDKs retry it (the active server is changing), as they do AWS's.
     body = orjson.dumps({"__type": "ServiceUnavailable", "message": message})
@@ -60,6 +64,7 @@ class Standby:
             timeout=httpx.Timeout(10.0, read=long_poll_seconds + 30.0), trust_env=False
         )
         self._active: tuple[float, str | None] = (-_ACTIVE_TTL, None)
+        self.closed = False  # set once this server took over (see close)
 
     async def wait_for_lock(self) -> None:
         while not postgres.try_lock(self.conn):
@@ -79,7 +84,10 @@ class Standby:
         return url
 
     async def forward(self, req: HttpRequest) -> Answer:
-        """The active server's answer to ``req`` (503 ServiceUnavailable if it is not there)."""
+        """The active server's answer to ``req`` (503 ServiceUnavailable if it is not there);
+        :class:`TookOver` if this server took over before the call could go."""
+        if self.closed:
+            raise TookOver
         if _FORWARDED in req.headers:  # two servers advertise one address: never loop
             return _unavailable(
                 "A forwarded call reached a standby: check each server's --advertise-url."
@@ -91,6 +99,10 @@ class Standby:
         headers.append((_FORWARDED, "1"))
         try:
             answer = await self._http.post(f"{url}/", content=req.body, headers=headers)
+        except RuntimeError:  # httpx: "the client has been closed" — by the takeover
+            if self.closed:
+                raise TookOver from None
+            raise
         except httpx.HTTPError as exc:
             LOG.warning("forwarding to the active server %s failed: %r", url, exc)
             self._active = (-_ACTIVE_TTL, None)  # read its address again next time
@@ -106,4 +118,6 @@ class Standby:
         return answer.status_code, kept, answer.content
 
     async def close(self) -> None:
+        """This server took over (or stops): calls from now on are not forwarded."""
+        self.closed = True
         await self._http.aclose()
