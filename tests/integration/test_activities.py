@@ -53,7 +53,8 @@ def test_activity_lifecycle(sfn: Any, unique: Callable[[str], str]) -> None:
 
 def test_activity_encryption_configuration(sfn: Any, unique: Callable[[str], str]) -> None:
     """Kept and described; a repeat CreateActivity may not change it (ActivityAlreadyExists)
-    but may leave it out; an activity created without one describes none."""
+    but may leave it out; an activity created without one describes AWS's own key, as a
+    state machine does."""
     key = "arn:aws:kms:us-east-1:123456789012:alias/workers"
     config = {
         "type": "CUSTOMER_MANAGED_KMS_KEY",
@@ -70,7 +71,15 @@ def test_activity_encryption_configuration(sfn: Any, unique: Callable[[str], str
     assert error_of(exc) == ("ActivityAlreadyExists", f"Activity Already Exists: '{arn}'")
     assert sfn.describe_activity(activityArn=arn)["encryptionConfiguration"] == config
     plain = sfn.create_activity(name=unique("plain"))["activityArn"]
-    assert "encryptionConfiguration" not in sfn.describe_activity(activityArn=plain)
+    owned = {"type": "AWS_OWNED_KEY"}
+    assert sfn.describe_activity(activityArn=plain)["encryptionConfiguration"] == owned
+    # naming AWS's own key is the same as naming none: the repeat is idempotent
+    assert (
+        sfn.create_activity(name=plain.rsplit(":", 1)[1], encryptionConfiguration=owned)[
+            "activityArn"
+        ]
+        == plain
+    )
 
 
 def test_list_activities_paginates(server: Any) -> None:

@@ -310,8 +310,8 @@ def test_encryption_configuration_is_kept_and_described(
         )  # fmt: skip
     assert error_of(exc)[0] == "InvalidEncryptionConfiguration"
     assert "kmsKeyId" in error_of(exc)[1]
-    plain = make_machine(PASS_MACHINE)
-    assert "encryptionConfiguration" not in sfn.describe_state_machine(stateMachineArn=plain)
+    plain = make_machine(PASS_MACHINE)  # AWS describes its own key (recorded 2024-11-20)
+    assert sfn.describe_state_machine(stateMachineArn=plain)["encryptionConfiguration"] == owned
 
 
 def test_describe_state_machine_metadata_only(sfn: Any, make_machine: Any) -> None:
@@ -330,3 +330,36 @@ def test_describe_state_machine_metadata_only(sfn: Any, make_machine: Any) -> No
     assert (meta["definition"], meta["stateMachineArn"]) == ("{}", version)
     full = sfn.describe_state_machine(stateMachineArn=version, includedData="ALL_DATA")
     assert json.loads(full["definition"]) == PASS_MACHINE
+
+
+def test_variable_references_are_described(sfn: Any, make_machine: Any) -> None:
+    """DescribeStateMachine and DescribeStateMachineForExecution list, per state, the
+    variables it reads (AWS's field; absent when no state reads one, and with METADATA_ONLY,
+    which keeps what the definition says out of the answer)."""
+    definition = {
+        "StartAt": "Setup",
+        "States": {
+            "Setup": {"Type": "Pass", "Assign": {"limit": 2, "name": "x"}, "Next": "Check"},
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$limit", "NumericEquals": 2, "Next": "Done"}],
+                "Default": "Done",
+            },
+            "Done": {
+                "Type": "Pass",
+                "Parameters": {"n.$": "States.Format('{}', $name)"},
+                "End": True,
+            },
+        },
+    }
+    arn = make_machine(definition)
+    expected = {"Check": ["limit"], "Done": ["name"]}
+    assert sfn.describe_state_machine(stateMachineArn=arn)["variableReferences"] == expected
+    meta = sfn.describe_state_machine(stateMachineArn=arn, includedData="METADATA_ONLY")
+    assert "variableReferences" not in meta
+    run = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    wait_status(sfn, run, "SUCCEEDED")
+    described = sfn.describe_state_machine_for_execution(executionArn=run)
+    assert described["variableReferences"] == expected
+    plain = make_machine(PASS_MACHINE)
+    assert "variableReferences" not in sfn.describe_state_machine(stateMachineArn=plain)

@@ -44,7 +44,7 @@ async def create_activity(ctx: RequestContext, p: dict[str, Any]) -> dict[str, A
     encrypted = encryption.kept(config)
     existing = ctx.store.get_activity(arn)
     if existing is not None:
-        if config is not None and encrypted != existing.encryption:
+        if config is not None and not encryption.same(encrypted, existing.encryption):
             raise ActivityAlreadyExists(f"Activity Already Exists: '{arn}'")
         return {"activityArn": arn, "creationDate": existing.creation_date}
     tags = tag_pairs(p.get("tags"))

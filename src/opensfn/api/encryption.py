@@ -5,7 +5,8 @@ task inputs, with an AWS owned key or with a customer managed KMS key the reques
 opensfn keeps its data on its own disk or database and holds no KMS keys: the
 configuration is checked as AWS checks it without calling KMS, kept with the state machine
 revision or the activity, and described back, so that tools which set it and read it back
-(CloudFormation, CDK, Terraform) see what they set.
+(CloudFormation, CDK, Terraform) see what they set. Without one, AWS uses its own key and
+describes ``{"type": "AWS_OWNED_KEY"}``; that default is what is kept as nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import orjson
 from opensfn.errors import InvalidEncryptionConfiguration
 
 CUSTOMER_KEY = "CUSTOMER_MANAGED_KMS_KEY"
+AWS_OWNED = {"type": "AWS_OWNED_KEY"}
 DEFAULT_REUSE_SECONDS = 300
 """How long AWS reuses a data key of a customer managed key when the request does not say."""
 
@@ -26,7 +28,7 @@ def kept(config: dict[str, Any] | None) -> str | None:
 
     ``type`` and the bounds of ``kmsDataKeyReusePeriodSeconds`` (60-900) were checked with
     the request against the service model; a customer managed key needs its ``kmsKeyId``."""
-    if config is None:
+    if config is None or config == AWS_OWNED:
         return None
     out = dict(config)
     if out["type"] == CUSTOMER_KEY:
@@ -39,8 +41,16 @@ def kept(config: dict[str, Any] | None) -> str | None:
     return orjson.dumps(out).decode()
 
 
+def same(a: str | None, b: str | None) -> bool:
+    """Are two kept configurations the same (AWS's own key however it was kept)?"""
+    return _shown(a) == _shown(b)
+
+
 def described(out: dict[str, Any], stored: str | None) -> dict[str, Any]:
-    """``out`` with ``encryptionConfiguration`` when one was kept."""
-    if stored is not None:
-        out["encryptionConfiguration"] = orjson.loads(stored)
+    """``out`` with its ``encryptionConfiguration``: the one kept, else AWS's own key."""
+    out["encryptionConfiguration"] = _shown(stored)
     return out
+
+
+def _shown(stored: str | None) -> dict[str, Any]:
+    return dict(AWS_OWNED) if stored is None else dict(orjson.loads(stored))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -12,7 +13,7 @@ import orjson
 from opensfn.api import arns, encryption, map_runs, pagination
 from opensfn.api.context import RequestContext
 from opensfn.api.tags import check_tag_count, tag_pairs
-from opensfn.asl import validate
+from opensfn.asl import references, validate
 from opensfn.errors import (
     DefinitionError,
     ExecutionDoesNotExist,
@@ -103,7 +104,7 @@ async def create_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[s
             and existing.type == machine_type
             and orjson.loads(revision.logging) == logging
             and orjson.loads(revision.tracing) == tracing
-            and revision.encryption == encrypted
+            and encryption.same(revision.encryption, encrypted)
         )
         if not same:
             raise StateMachineAlreadyExists(f"State Machine Already Exists: '{arn}'")
@@ -173,7 +174,24 @@ def _describe(m: MachineRecord, revision: RevisionRecord) -> dict[str, Any]:
     }
     if m.updated:
         out["revisionId"] = m.revision_id
-    return encryption.described(out, revision.encryption)
+    return _references(encryption.described(out, revision.encryption))
+
+
+def _references(out: dict[str, Any]) -> dict[str, Any]:
+    """``out`` with ``variableReferences`` of its definition, when a state reads one."""
+    found = _references_of(out["definition"])
+    if found:
+        out["variableReferences"] = {state: list(names) for state, names in found}
+    return out
+
+
+@lru_cache(maxsize=256)
+def _references_of(definition: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    try:
+        parsed = orjson.loads(definition)
+    except orjson.JSONDecodeError:
+        return ()
+    return tuple((s, tuple(n)) for s, n in references.variable_references(parsed).items())
 
 
 async def describe_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -199,8 +217,9 @@ async def describe_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict
     else:
         m = get_machine(ctx, arn)
         out = _describe(m, current_revision(ctx, m))
-    if p.get("includedData") == "METADATA_ONLY":
+    if p.get("includedData") == "METADATA_ONLY":  # what the definition says stays out
         out["definition"] = "{}"
+        out.pop("variableReferences", None)
     return out
 
 
@@ -222,7 +241,8 @@ def _describe_map_state(ctx: RequestContext, arn: str, qualified: str) -> dict[s
             "label": label,
         }
     )
-    return out
+    out.pop("variableReferences", None)
+    return _references(out)
 
 
 async def update_state_machine(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -326,7 +346,7 @@ async def describe_state_machine_for_execution(
             "mapRunArn": rec.map_run_arn,
             "label": label,
         }
-        return encryption.described(child, parent.encryption)
+        return _references(encryption.described(child, parent.encryption))
     revision = ctx.store.get_revision(rec.machine_arn, rec.revision_id)
     if revision is None:
         raise InternalFailure(f"revision {rec.revision_id} of {rec.machine_arn} is missing")
@@ -342,7 +362,7 @@ async def describe_state_machine_for_execution(
     }
     if m is not None and m.updated:
         out["revisionId"] = rec.revision_id
-    return encryption.described(out, revision.encryption)
+    return _references(encryption.described(out, revision.encryption))
 
 
 async def validate_state_machine_definition(
