@@ -150,6 +150,50 @@ def test_mocked_map_reports_items_and_tolerance(sfn: Any) -> None:
     assert exc.value.response["Error"]["Code"] == "InvalidDefinition"
 
 
+def test_mocked_map_reports_item_selector_and_batches(sfn: Any) -> None:
+    """afterItemSelector: each iteration's input (ItemSelector with the item in
+    $$.Map.Item); afterItemBatcher: the batches the iterations get; only for the fields
+    the state has, in JSONPath and JSONata; a selector that fails fails the state."""
+    processor = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    state = {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemSelector": {"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index", "t.$": "$.tag"},
+        "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"tag.$": "$.tag"}},
+        "ItemProcessor": processor,
+        "End": True,
+    }
+    params: dict[str, Any] = {
+        "input": '{"items": [1, 2, 3], "tag": "x"}',
+        "inspectionLevel": "DEBUG",
+    }
+    data = run(sfn, state, mock={"result": "[]"}, **params)["inspectionData"]
+    selected = [{"v": 1, "i": 0, "t": "x"}, {"v": 2, "i": 1, "t": "x"}, {"v": 3, "i": 2, "t": "x"}]
+    assert json.loads(data["afterItemSelector"]) == selected
+    assert json.loads(data["afterItemBatcher"]) == [
+        {"BatchInput": {"tag": "x"}, "Items": selected[:2]},
+        {"BatchInput": {"tag": "x"}, "Items": selected[2:]},
+    ]
+    plain = {"Type": "Map", "ItemProcessor": processor, "End": True}
+    data = run(sfn, plain, mock={"result": "[]"}, input="[1]", inspectionLevel="DEBUG")
+    assert "afterItemSelector" not in data["inspectionData"]
+    assert "afterItemBatcher" not in data["inspectionData"]
+    jsonata = {
+        "Type": "Map",
+        "QueryLanguage": "JSONata",
+        "Items": "{% $states.input.items %}",
+        "ItemSelector": {"v": "{% $states.context.Map.Item.Value * 10 %}"},
+        "ItemProcessor": processor,
+        "End": True,
+    }
+    data = run(sfn, jsonata, mock={"result": "[]"}, **params)["inspectionData"]
+    assert json.loads(data["afterItemSelector"]) == [{"v": 10}, {"v": 20}, {"v": 30}]
+    broken = {**state, "ItemSelector": {"v.$": "$.missing"}}
+    out = run(sfn, broken, mock={"result": "[]"}, **params)
+    assert (out["status"], out["error"]) == ("FAILED", "States.Runtime")
+    assert "'$.missing'" in out["cause"]
+
+
 def test_variables_are_visible_and_reported(sfn: Any) -> None:
     state = {
         "Type": "Pass",

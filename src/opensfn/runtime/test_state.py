@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from opensfn.asl import jsonata, jsonpath, payload
+from opensfn.asl import item_reader, jsonata, jsonpath, payload
 from opensfn.engine.protocol import (
     CancelTask,
     ExecutionInfo,
@@ -400,6 +400,68 @@ def _items(state: dict[str, Any], after_input: Any, context: Any, variables: Any
     return items
 
 
+def _item_views(
+    state: dict[str, Any],
+    items: Any,
+    eff: Any,
+    context: dict[str, Any],
+    variables: dict[str, Any],
+    jsonata_mode: bool,
+) -> dict[str, Any]:
+    """A Map's ``afterItemSelector`` (each iteration's input, ``ItemSelector`` applied
+    with the item in ``$$.Map.Item``) and ``afterItemBatcher`` (the batches the iterations
+    would get), for the fields the state has. Raises WorkflowError as the Map would."""
+    out: dict[str, Any] = {}
+    if state.get("Type") != "Map" or not isinstance(items, list):
+        return out
+    env: Any = _Env(lambda: str(uuid.uuid4()), random.random)
+
+    def value_of(template: Any, field: str, extra: dict[str, Any] | None = None) -> Any:
+        scope = {**context, **extra} if extra else context
+        if jsonata_mode:
+            compiled = jsonata.compile_template(template, "", field)
+            return compiled.evaluate({"input": eff, "context": scope}, variables, env)
+        return payload.compile_template(template, field).evaluate(eff, scope, variables, env)
+
+    selector = state.get("ItemSelector", state.get("Parameters"))
+    selected = items
+    if selector is not None:
+        selected = [
+            value_of(selector, "ItemSelector", {"Map": {"Item": {"Index": i, "Value": item}}})
+            for i, item in enumerate(items)
+        ]
+        out["afterItemSelector"] = selected
+    batcher = state.get("ItemBatcher")
+    if isinstance(batcher, dict):
+        limits = []
+        for key in ("MaxItemsPerBatch", "MaxInputBytesPerBatch"):
+            value = batcher.get(key)
+            if isinstance(batcher.get(key + "Path"), str):
+                value = payload.apply_input_path(
+                    jsonpath.compile_path(batcher[key + "Path"]), eff, context, variables
+                )
+            value = _evaluate_setting(value, key, eff, context, variables)
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+            limits.append(int(value) if ok else None)
+        has_input = "BatchInput" in batcher
+        batch_input = value_of(batcher["BatchInput"], "BatchInput") if has_input else None
+        out["afterItemBatcher"] = item_reader.batch(
+            selected, limits[0], limits[1], batch_input, has_batch_input=has_input
+        )
+    return out
+
+
+def _jsonata_items(
+    state: dict[str, Any], state_input: Any, context: dict[str, Any], variables: dict[str, Any]
+) -> Any:
+    """A JSONata Map's items: its ``Items`` expression's value, else the state input."""
+    if "Items" not in state:
+        return state_input
+    env: Any = _Env(lambda: str(uuid.uuid4()), random.random)
+    template = jsonata.compile_template(state["Items"], "", "Items")
+    return template.evaluate({"input": state_input, "context": context}, variables, env)
+
+
 def _info(req: Request) -> ExecutionInfo:
     # The context names the caller's account; TestState's caller is the role's account.
     parts = (req.role_arn or "").split(":")
@@ -489,6 +551,24 @@ async def run(req: Request, runtime: Any = None) -> dict[str, Any]:
         except WorkflowError as exc:
             early = {"input": req.input, "afterInputPath": dumps(inspect["afterInputPath"])}
             out.update(status="FAILED", error=exc.error, cause=exc.cause)
+            return _finish(req, out, early)
+    if state.get("Type") == "Map":
+        try:
+            if jsonata_mode:
+                items, eff = _jsonata_items(state, value, context, variables), value
+            else:
+                items, eff = inspect.get("afterItemsPath"), inspect["afterInputPath"]
+            for key, view in _item_views(
+                state, items, eff, context, variables, jsonata_mode
+            ).items():
+                inspect[key] = view
+                reported[key] = None
+        except WorkflowError as exc:
+            out.update(status="FAILED", error=exc.error, cause=exc.cause)
+            early = {"input": req.input}
+            for key in ("afterInputPath", "afterItemsPath"):
+                if key in inspect:
+                    early[key] = dumps(inspect[key])
             return _finish(req, out, early)
     data: dict[str, Any] = {"input": req.input}
     for key in reported:
