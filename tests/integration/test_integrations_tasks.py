@@ -121,6 +121,93 @@ def test_wait_for_task_token_over_sqs(sfn: Any, moto: Moto) -> None:
         sfn.send_task_success(taskToken=body["token"], output="{}")
 
 
+def test_execution_status_changes_reach_eventbridge(sfn: Any, moto: Moto) -> None:
+    """With an EventBridge endpoint, each start, end and redrive of a Standard execution
+    is an "Execution Status Change" event on the default bus (a rule sends them to a
+    queue here), its detail as DescribeExecution shows it; Express executions send none."""
+    sqs, url = _queue(moto)
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    bus = moto.client("events")
+    rule = f"sfn-{uuid.uuid4().hex[:8]}"
+    pattern = {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"]}
+    bus.put_rule(Name=rule, EventPattern=json.dumps(pattern))
+    bus.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": queue_arn["Attributes"]["QueueArn"]}])
+    definition = {
+        "StartAt": "Check",
+        "States": {
+            "Check": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.fail", "BooleanEquals": True, "Next": "Boom"},
+                    {"Variable": "$.wait", "BooleanEquals": True, "Next": "Wait"},
+                ],
+                "Default": "Done",
+            },
+            "Wait": {"Type": "Wait", "Seconds": 60, "Next": "Done"},
+            "Boom": {"Type": "Fail", "Error": "Boom", "Cause": "asked to"},
+            "Done": {"Type": "Pass", "Result": {"ok": True}, "End": True},
+        },
+    }
+    name = f"status-{uuid.uuid4().hex[:8]}"
+    machine = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)
+    arn = machine["stateMachineArn"]
+    ok = sfn.start_execution(stateMachineArn=arn, input='{"fail": false, "wait": false}')[
+        "executionArn"
+    ]
+    bad = sfn.start_execution(stateMachineArn=arn, input='{"fail": true, "wait": false}')[
+        "executionArn"
+    ]
+    waiting = sfn.start_execution(stateMachineArn=arn, input='{"fail": false, "wait": true}')[
+        "executionArn"
+    ]
+    wait_status(sfn, ok)
+    wait_status(sfn, bad, "FAILED")
+    sfn.stop_execution(executionArn=waiting)
+    sfn.redrive_execution(executionArn=bad)
+    express = sfn.create_state_machine(
+        name=name + "-x", definition=json.dumps(definition), roleArn=ROLE, type="EXPRESS"
+    )["stateMachineArn"]
+    sfn.start_execution(stateMachineArn=express, input='{"fail": false, "wait": false}')
+
+    seen: dict[str, list[dict[str, Any]]] = {}
+    deadline = time.monotonic() + 15
+    while sum(map(len, seen.values())) < 8 and time.monotonic() < deadline:
+        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        ):
+            event = json.loads(m["Body"])
+            assert (event["source"], event["detail-type"]) == tuple(p[0] for p in pattern.values())
+            assert event["resources"] == [event["detail"]["executionArn"]]
+            seen.setdefault(event["detail"]["stateMachineArn"], []).append(event["detail"])
+    assert express not in seen  # Express workflows send no events, as on AWS
+    by_run: dict[str, list[dict[str, Any]]] = {}
+    for d in seen[arn]:
+        by_run.setdefault(d["executionArn"], []).append(d)
+    statuses = {run: sorted(d["status"] for d in ds) for run, ds in by_run.items()}
+    assert statuses == {
+        ok: ["RUNNING", "SUCCEEDED"],
+        bad: ["FAILED", "FAILED", "RUNNING", "RUNNING"],
+        waiting: ["ABORTED", "RUNNING"],
+    }
+    done = next(d for d in by_run[ok] if d["status"] == "SUCCEEDED")
+    described = sfn.describe_execution(executionArn=ok)
+    assert done["output"] == described["output"] and done["outputDetails"] == {"included": True}
+    assert done["input"] == '{"fail": false, "wait": false}' and done["inputDetails"] == {
+        "included": True
+    }
+    assert done["startDate"] == round(described["startDate"].timestamp() * 1000)
+    assert done["stopDate"] == round(described["stopDate"].timestamp() * 1000)
+    assert done["redriveStatus"] == "NOT_REDRIVABLE"
+    started = next(d for d in by_run[ok] if d["status"] == "RUNNING")
+    assert (started["stopDate"], started["output"], started["outputDetails"]) == (None, None, None)
+    failed = [d for d in by_run[bad] if d["status"] == "FAILED"]
+    assert {(d["error"], d["cause"], d["redriveCount"]) for d in failed} == {
+        ("Boom", "asked to", 0), ("Boom", "asked to", 1)
+    }  # fmt: skip
+    redriven = next(d for d in by_run[bad] if d["status"] == "RUNNING" and d["redriveCount"])
+    assert redriven["redriveCount"] == 1 and isinstance(redriven["redriveDate"], int)
+
+
 def test_callback_heartbeat_timeout(sfn: Any, moto: Moto) -> None:
     _sqs, url = _queue(moto)
     definition = task(

@@ -39,7 +39,9 @@ from opensfn.errors import ExecutionAlreadyExists, ExecutionNotRedrivable, Inter
 from opensfn.runtime import dispatch as integrations
 from opensfn.runtime import engine_link, tokens
 from opensfn.runtime.dispatch.activity import task_of as activity_task
+from opensfn.runtime.dispatch.host import in_thread
 from opensfn.runtime.queues import ActivityQueues
+from opensfn.runtime.status_events import StatusEvents
 from opensfn.runtime.timers import Timers
 from opensfn.store import versions as versions_store
 from opensfn.store import writes
@@ -159,6 +161,14 @@ class Runtime:
         # Starts being written, by execution ARN: the same start again waits for the first.
         self._starting: dict[str, asyncio.Future[Any]] = {}
         self.secret = b""
+        # EventBridge's execution status change events: sent where an endpoint is set.
+        clients = self.integrations.clients
+        self.status_events: StatusEvents | None = None
+        if clients.has_endpoint("events"):
+            self.status_events = StatusEvents(
+                lambda region: clients.client("events", region),
+                lambda call: in_thread(self, call),
+            )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -223,6 +233,8 @@ class Runtime:
     async def shutdown(self) -> None:
         """Disarm timers and wait for the writes in flight."""
         self.timers.cancel_all()
+        if self.status_events is not None:  # (sent through the pool closed below)
+            await self.status_events.close()
         self.integrations.closing = True  # jobs being followed are taken up after the restart
         self.integrations.pool.shutdown(wait=False, cancel_futures=True)  # integrations hook
         if self._pending:
@@ -325,7 +337,7 @@ class Runtime:
         batch = writes.start_execution(
             record, transition.events, packed, closing, children, fresh_name=fresh_name
         )
-        written = self._commit(ex, transition, batch, answer_first=True)
+        written = self._commit(ex, transition, batch, answer_first=True, started=True)
         self._starting[arn] = written
         written.add_done_callback(functools.partial(self._started_written, arn))
         try:
@@ -376,7 +388,7 @@ class Runtime:
         date = ctx.now.timestamp()
         count = rec.redrive_count + 1
         batch = writes.redrive_execution(rec.id, t.events, packed, closing, count, date)
-        await asyncio.shield(self._commit(ex, t, batch))
+        await asyncio.shield(self._commit(ex, t, batch, started=True))
         return date
 
     def _closing(self, ex: OpenExecution, t: Transition, ctx: StepContext) -> Closing | None:
@@ -412,14 +424,22 @@ class Runtime:
         ]
 
     def _commit(
-        self, ex: OpenExecution, t: Transition, batch: Any, *, answer_first: bool = False
+        self,
+        ex: OpenExecution,
+        t: Transition,
+        batch: Any,
+        *,
+        answer_first: bool = False,
+        started: bool = False,
     ) -> asyncio.Future[Any]:
         """Queue ``batch``; once committed, carry out the transition's commands.
 
         ``answer_first``: carry them out one loop turn later, after the caller waiting on
         the commit has answered (StartExecution's answer is then written before a yielded
         run of states goes on), whether or not that caller is still there. A write queued
-        after a failed one of the same execution fails too (:func:`_guarded`)."""
+        after a failed one of the same execution fails too (:func:`_guarded`).
+        ``started``: the batch starts (or redrives) the execution; with the batch that
+        closes it, a status change event is sent once committed (:mod:`status_events`)."""
         fut = self.store.submit(_guarded(ex, batch))
         self._pending.add(fut)
         commands = self._hand_out(ex, t.commands) if t.commands else t.commands
@@ -435,6 +455,8 @@ class Runtime:
                 if not isinstance(exc, writes.NameTaken | WriteSkipped):
                     LOG.error("write of %s failed: %r", ex.info.execution_arn, exc)
                 return
+            if self.status_events is not None and (started or ex.closed):
+                self._status_changed(ex.info.execution_arn, started)
             if ex.closed:
                 if self.open.get(ex.info.execution_arn) is ex:
                     del self.open[ex.info.execution_arn]
@@ -448,6 +470,19 @@ class Runtime:
 
         fut.add_done_callback(committed)
         return fut
+
+    def _status_changed(self, execution_arn: str, started: bool) -> None:
+        """Send the status change events of a commit that started or closed an execution
+        (both, RUNNING first, when one commit did both)."""
+        assert self.status_events is not None
+        rec = self.store.get_execution(execution_arn)
+        if rec is None:
+            return
+        if started and rec.status != "RUNNING":
+            self.status_events.emit(
+                rec._replace(status="RUNNING", output=None, error=None, cause=None, stop_date=None)
+            )
+        self.status_events.emit(rec)
 
     def _hand_out(self, ex: OpenExecution, commands: list[Command]) -> list[Command]:
         """Start the activity tasks of a transition being committed for workers already
