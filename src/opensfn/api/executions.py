@@ -19,18 +19,11 @@ from opensfn.errors import (
     StateMachineTypeNotSupported,
     ValidationException,
 )
+from opensfn.runtime.status_events import redrive_status
 from opensfn.store import versions as vstore
 from opensfn.store.records import ExecutionRecord
 
 MAX_PAYLOAD_BYTES = 262_144
-
-# Why an execution can or cannot be redriven, by status (DescribeExecution's
-# redriveStatus / redriveStatusReason). Rules: statuses absent here are REDRIVABLE
-# without a reason.
-_NOT_REDRIVABLE = {
-    "RUNNING": "Execution is RUNNING and cannot be redriven",
-    "SUCCEEDED": "Execution is SUCCEEDED and cannot be redriven",
-}
 
 
 def _get(ctx: RequestContext, arn: str) -> ExecutionRecord:
@@ -123,8 +116,7 @@ async def describe_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str
     out["redriveCount"] = rec.redrive_count
     if rec.redrive_date is not None:
         out["redriveDate"] = rec.redrive_date
-    reason = _NOT_REDRIVABLE.get(rec.status)
-    out["redriveStatus"] = "REDRIVABLE" if reason is None else "NOT_REDRIVABLE"
+    out["redriveStatus"], reason = redrive_status(rec.status)
     if reason is not None:
         out["redriveStatusReason"] = reason
     return out

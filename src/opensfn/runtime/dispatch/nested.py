@@ -24,15 +24,9 @@ from opensfn.errors import ApiError
 from opensfn.runtime.dispatch import host as h
 from opensfn.runtime.dispatch.metadata import service_metadata
 from opensfn.runtime.dispatch.sdk import split_resource
+from opensfn.runtime.status_events import redrive_status
 
 LOG = logging.getLogger("opensfn.dispatch")
-
-# Status -> DescribeExecution's (redriveStatus, redriveStatusReason) for .sync:2 outputs.
-# Rules: statuses absent here are REDRIVABLE with no reason.
-_REDRIVE = {
-    "SUCCEEDED": ("NOT_REDRIVABLE", "Execution is SUCCEEDED and cannot be redriven"),
-    "RUNNING": ("NOT_REDRIVABLE", "Execution is RUNNING and cannot be redriven"),
-}
 
 
 @dataclass(frozen=True)
@@ -94,7 +88,7 @@ def describe(c: Closed, v2: bool) -> dict[str, Any]:
         out["Output"] = orjson.loads(c.output) if v2 else c.output
         out["OutputDetails"] = {"Included": True}
     if v2:
-        status, reason = _REDRIVE.get(c.status, ("REDRIVABLE", None))
+        status, reason = redrive_status(c.status)
         out["RedriveCount"] = 0
         out["RedriveStatus"] = status
         if reason:
