@@ -170,7 +170,7 @@ def integrations_server(
     args: list[str] = []
     for name in ("echo", "boom", "raw", "slow"):
         args += ["--lambda", f"{name}={HANDLERS}:{name}"]
-    for service in ("sqs", "sns", "dynamodb", "s3", "glue", "athena", "events"):
+    for service in ("sqs", "sns", "dynamodb", "s3", "glue", "athena", "events", "logs"):
         args += ["--endpoint", f"{service}={moto.url}"]
     args += ["--mock-config", str(mock_file), "--http-connections", str(connections)]
     args += ["--activity-poll-seconds", "1"]

@@ -208,6 +208,122 @@ def test_execution_status_changes_reach_eventbridge(sfn: Any, moto: Moto) -> Non
     assert redriven["redriveCount"] == 1 and isinstance(redriven["redriveDate"], int)
 
 
+LOGGED_PASS = {"StartAt": "State_1", "States": {"State_1": {"Type": "Pass", "Result": {"Arg1": "argument1"}, "End": True}}}  # fmt: skip
+LOGGED_FAIL = {
+    "StartAt": "FailState",
+    "States": {
+        "FailState": {
+            "Type": "Fail",
+            "Error": "SomeFailure",
+            "Cause": "This state machines raises a 'SomeFailure' failure.",
+        }
+    },
+}
+LOGGED_WAIT = {
+    "StartAt": "WaitState",
+    "States": {"WaitState": {"Type": "Wait", "SecondsPath": "$.input.waitSeconds", "End": True}},
+}
+
+
+def _logged_run(
+    sfn: Any, moto: Moto, definition: dict[str, Any], level: str, data: bool, status: str
+) -> list[dict[str, Any]]:
+    """Run ``definition`` logging at ``level`` to a fresh log group; the records logged."""
+    logs = moto.client("logs")
+    group = f"sfn-{uuid.uuid4().hex[:8]}"
+    logs.create_log_group(logGroupName=group)
+    config = {
+        "level": level,
+        "includeExecutionData": data,
+        "destinations": [
+            {"cloudWatchLogsLogGroup": {
+                "logGroupArn": f"arn:aws:logs:us-east-1:123456789012:log-group:{group}:*"
+            }}
+        ],
+    }  # fmt: skip
+    arn = sfn.create_state_machine(
+        name=group, definition=json.dumps(definition), roleArn=ROLE, loggingConfiguration=config
+    )["stateMachineArn"]
+    ex = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    wait_status(sfn, ex, status)
+    deadline = time.monotonic() + 10
+    while True:
+        streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+        found = [
+            json.loads(e["message"])
+            for st in streams
+            for e in logs.get_log_events(logGroupName=group, logStreamName=st["logStreamName"])[
+                "events"
+            ]
+        ]
+        ended = found and found[-1]["type"] in ("ExecutionSucceeded", "ExecutionFailed")
+        if ended or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    for st in streams:  # one stream per execution, named after the machine and the start
+        assert st["logStreamName"].startswith(f"states/{group}/")
+    for r in found:
+        assert r["execution_arn"] == ex and r["redrive_count"] == "0"
+        assert r["event_timestamp"].isdigit()
+    return [{k: r[k] for k in ("id", "type", "details", "previous_event_id")} for r in found]
+
+
+def test_execution_history_is_logged_to_cloudwatch_logs_as_aws_logs_it(
+    sfn: Any, moto: Moto
+) -> None:
+    """A machine's loggingConfiguration honoured with a CloudWatch Logs endpoint: the
+    records, their fields and which events each level keeps, as recorded against AWS."""
+    role = {"roleArn": ROLE}
+    assert _logged_run(sfn, moto, LOGGED_PASS, "ALL", False, "SUCCEEDED") == [
+        {"id": "1", "type": "ExecutionStarted", "details": role, "previous_event_id": "0"},
+        {"id": "2", "type": "PassStateEntered", "details": {"name": "State_1"}, "previous_event_id": "0"},
+        {"id": "3", "type": "PassStateExited", "details": {"name": "State_1"}, "previous_event_id": "2"},
+        {"id": "4", "type": "ExecutionSucceeded", "details": {}, "previous_event_id": "3"},
+    ]  # fmt: skip
+    data = {"input": "{}", "inputDetails": {"truncated": False}}
+    out = {"output": '{"Arg1":"argument1"}', "outputDetails": {"truncated": False}}
+    assert _logged_run(sfn, moto, LOGGED_PASS, "ALL", True, "SUCCEEDED") == [
+        {"id": "1", "type": "ExecutionStarted", "details": {**data, **role}, "previous_event_id": "0"},
+        {"id": "2", "type": "PassStateEntered", "details": {**data, "name": "State_1"}, "previous_event_id": "0"},
+        {"id": "3", "type": "PassStateExited", "details": {"name": "State_1", **out}, "previous_event_id": "2"},
+        {"id": "4", "type": "ExecutionSucceeded", "details": out, "previous_event_id": "3"},
+    ]  # fmt: skip
+    failed = {
+        "id": "3", "type": "ExecutionFailed", "previous_event_id": "2",
+        "details": {"cause": LOGGED_FAIL["States"]["FailState"]["Cause"], "error": "SomeFailure"},
+    }  # fmt: skip
+    entered = {"id": "2", "type": "FailStateEntered", "previous_event_id": "0"}
+    assert _logged_run(sfn, moto, LOGGED_FAIL, "ERROR", True, "FAILED") == [
+        {**entered, "details": {**data, "name": "FailState"}}, failed
+    ]  # fmt: skip
+    assert _logged_run(sfn, moto, LOGGED_FAIL, "ERROR", False, "FAILED") == [
+        {**entered, "details": {"name": "FailState"}}, failed
+    ]  # fmt: skip
+    assert _logged_run(sfn, moto, LOGGED_FAIL, "FATAL", False, "FAILED") == [failed]
+    runtime_failure = _logged_run(sfn, moto, LOGGED_WAIT, "ERROR", False, "FAILED")
+    assert [(r["id"], r["type"]) for r in runtime_failure] == [("3", "ExecutionFailed")]
+    assert runtime_failure[0]["details"]["error"] == "States.Runtime"
+
+
+def test_a_missing_log_group_does_not_touch_the_execution(sfn: Any) -> None:
+    config = {
+        "level": "ALL",
+        "includeExecutionData": True,
+        "destinations": [
+            {"cloudWatchLogsLogGroup": {
+                "logGroupArn": "arn:aws:logs:us-east-1:123456789012:log-group:no-such-group:*"
+            }}
+        ],
+    }  # fmt: skip
+    arn = sfn.create_state_machine(
+        name=f"nolog-{uuid.uuid4().hex[:8]}", definition=json.dumps(LOGGED_PASS), roleArn=ROLE,
+        loggingConfiguration=config,
+    )["stateMachineArn"]  # fmt: skip
+    for _ in range(3):
+        ex = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+        assert json.loads(wait_status(sfn, ex)["output"]) == {"Arg1": "argument1"}
+
+
 def test_callback_heartbeat_timeout(sfn: Any, moto: Moto) -> None:
     _sqs, url = _queue(moto)
     definition = task(

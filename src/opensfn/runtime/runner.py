@@ -40,6 +40,7 @@ from opensfn.runtime import dispatch as integrations
 from opensfn.runtime import engine_link, tokens
 from opensfn.runtime.dispatch.activity import task_of as activity_task
 from opensfn.runtime.dispatch.host import in_thread
+from opensfn.runtime.execution_logs import ExecutionLogs, LogTarget, stream_name, target_of
 from opensfn.runtime.queues import ActivityQueues
 from opensfn.runtime.status_events import StatusEvents
 from opensfn.runtime.timers import Timers
@@ -81,6 +82,8 @@ class OpenExecution:
     """The ids of the tasks that wait for an answer (read without decoding the state)."""
     broken: bool = False
     """A write of this execution failed: the writes queued after it must not commit."""
+    logs: tuple[LogTarget, str] | None = None
+    """Where its history events are logged (CloudWatch Logs target and stream), if set."""
 
     @property
     def state(self) -> dict[str, Any]:
@@ -161,7 +164,8 @@ class Runtime:
         # Starts being written, by execution ARN: the same start again waits for the first.
         self._starting: dict[str, asyncio.Future[Any]] = {}
         self.secret = b""
-        # EventBridge's execution status change events: sent where an endpoint is set.
+        # EventBridge's execution status change events and CloudWatch Logs records of
+        # the machines that log: sent where an endpoint is set for the service.
         clients = self.integrations.clients
         self.status_events: StatusEvents | None = None
         if clients.has_endpoint("events"):
@@ -169,6 +173,13 @@ class Runtime:
                 lambda region: clients.client("events", region),
                 lambda call: in_thread(self, call),
             )
+        self.execution_logs: ExecutionLogs | None = None
+        if clients.has_endpoint("logs"):
+            self.execution_logs = ExecutionLogs(
+                lambda region: clients.client("logs", region),
+                lambda call: in_thread(self, call),
+            )
+        self._log_targets: dict[tuple[str, str], LogTarget | None] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -204,6 +215,7 @@ class Runtime:
             raise LookupError(f"revision {rec.revision_id} of {rec.machine_arn} is missing")
         info = _info_of(rec, rec.redrive_count)
         ex = OpenExecution(rec.id, info, self.machine(revision), b"", rec.input)
+        ex.logs = self._logs_of(revision, info)
         ex.keep(state)
         self.open[rec.arn] = ex
         self._apply(ex, engine_link.resume_commands(state))
@@ -233,8 +245,9 @@ class Runtime:
     async def shutdown(self) -> None:
         """Disarm timers and wait for the writes in flight."""
         self.timers.cancel_all()
-        if self.status_events is not None:  # (sent through the pool closed below)
-            await self.status_events.close()
+        for outbox in (self.status_events, self.execution_logs):  # (sent through the pool)
+            if outbox is not None:
+                await outbox.close()
         self.integrations.closing = True  # jobs being followed are taken up after the restart
         self.integrations.pool.shutdown(wait=False, cancel_futures=True)  # integrations hook
         if self._pending:
@@ -249,6 +262,22 @@ class Runtime:
         if machine is None:
             machine = self._machines[key] = engine_link.load_machine(revision.definition)
         return machine
+
+    def _logs_of(
+        self, revision: RevisionRecord, info: ExecutionInfo
+    ) -> tuple[LogTarget, str] | None:
+        """Where an execution of ``revision`` logs its history events (None: nowhere)."""
+        if self.execution_logs is None:
+            return None
+        key = (revision.machine_arn, revision.revision_id)
+        if key not in self._log_targets:
+            if len(self._log_targets) >= 4096:
+                self._log_targets.clear()
+            self._log_targets[key] = target_of(revision.logging)
+        target = self._log_targets[key]
+        if target is None:
+            return None
+        return target, stream_name(info.state_machine_name, info.execution_arn, info.start_time)
 
     def remember_machine(self, machine_arn: str, revision_id: str, machine: Any) -> None:
         """Cache a machine compiled while its definition was checked."""
@@ -324,6 +353,7 @@ class Runtime:
             LOG.exception("engine failed to start %s", arn)
             raise InternalFailure("The engine failed to start the execution.") from exc
         ex = OpenExecution(self.store.new_execution_id(), info, machine, b"", input_text)
+        ex.logs = self._logs_of(revision, info)
         packed = ex.keep(transition.state)
         self.open[arn] = ex
         start_date = ctx.now.timestamp()
@@ -382,6 +412,7 @@ class Runtime:
             LOG.exception("engine failed to redrive %s", rec.arn)
             raise InternalFailure("The engine failed to redrive the execution.") from exc
         ex = OpenExecution(rec.id, info, machine, b"", rec.input)
+        ex.logs = self._logs_of(revision, info)
         packed = ex.keep(t.state)
         self.open[rec.arn] = ex
         closing = self._closing(ex, t, ctx)
@@ -457,6 +488,11 @@ class Runtime:
                 return
             if self.status_events is not None and (started or ex.closed):
                 self._status_changed(ex.info.execution_arn, started)
+            if ex.logs is not None and self.execution_logs is not None:
+                target, stream = ex.logs
+                self.execution_logs.emit(
+                    target, stream, ex.info.execution_arn, ex.info.redrive_count or 0, t.events
+                )
             if ex.closed:
                 if self.open.get(ex.info.execution_arn) is ex:
                     del self.open[ex.info.execution_arn]

@@ -18,17 +18,15 @@ cannot be delivered is logged and dropped, and none holds up an execution.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
 
+from opensfn.runtime.best_effort import Outbox
 from opensfn.store.records import ExecutionRecord
-
-LOG = logging.getLogger("opensfn.runtime")
 
 SOURCE = "aws.states"
 DETAIL_TYPE = "Step Functions Execution Status Change"
@@ -36,7 +34,6 @@ PAYLOAD_LIMIT = 248 * 1024
 """The escaped input and output an event carries at most (AWS's guide: EventBridge's
 event size quota)."""
 _BATCH = 10  # PutEvents takes at most 10 entries
-_QUEUE_LIMIT = 10_000  # events waiting to be sent; beyond, new ones are dropped (logged)
 
 # DescribeExecution's redriveStatus / redriveStatusReason by status. Rules: statuses
 # absent here are REDRIVABLE without a reason.
@@ -106,63 +103,36 @@ class StatusEvents:
     """Sends the events queued by :meth:`emit` (see the module docstring).
 
     ``client_of(region)``: the EventBridge client of a region; ``run_blocking``: runs a
-    blocking call off the event loop. Mutable on purpose: it holds the queue."""
+    blocking call off the event loop."""
 
     def __init__(
         self,
         client_of: Callable[[str], Any],
-        run_blocking: Callable[..., Any],
+        run_blocking: Callable[..., Awaitable[Any]],
     ) -> None:
         self._client_of = client_of
         self._run_blocking = run_blocking
-        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(_QUEUE_LIMIT)
-        self._sender: asyncio.Task[None] | None = None
+        self.outbox: Outbox[tuple[str, dict[str, Any]]] = Outbox(
+            "execution status events", self._send, _BATCH
+        )
         self.sent = 0
-        self.dropped = 0
 
     def emit(self, rec: ExecutionRecord) -> None:
         """Queue the event of ``rec``'s status (never waits)."""
-        try:
-            self._queue.put_nowait(entry(rec))
-        except asyncio.QueueFull:
-            self.dropped += 1
-            if self.dropped == 1 or self.dropped % 1000 == 0:
-                LOG.warning(
-                    "%d execution status events dropped: EventBridge is behind", self.dropped
-                )
-            return
-        if self._sender is None or self._sender.done():
-            self._sender = asyncio.ensure_future(self._send())
+        self.outbox.put(entry(rec))
 
-    async def _send(self) -> None:
-        while not self._queue.empty():
-            batch = [self._queue.get_nowait()]
-            while len(batch) < _BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            by_region: dict[str, list[dict[str, Any]]] = {}
-            for region, item in batch:
-                by_region.setdefault(region, []).append(item)
-            for region, entries in by_region.items():
-                await self._put(region, entries)
-
-    async def _put(self, region: str, entries: list[dict[str, Any]]) -> None:
-        try:
+    async def _send(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        by_region: dict[str, list[dict[str, Any]]] = {}
+        for region, item in batch:
+            by_region.setdefault(region, []).append(item)
+        for region, entries in by_region.items():
             client = self._client_of(region)
-            answer = await self._run_blocking(lambda: client.put_events(Entries=entries))
-        except Exception as exc:  # best effort: logged and dropped, never raised
-            self.dropped += len(entries)
-            LOG.warning("execution status events not delivered to EventBridge: %s", exc)
-            return
-        failed = int(answer.get("FailedEntryCount") or 0)
-        self.sent += len(entries) - failed
-        if failed:
-            self.dropped += failed
-            LOG.warning("EventBridge refused %d execution status events: %s", failed, answer)
+            answer = await self._run_blocking(partial(client.put_events, Entries=entries))
+            failed = int(answer.get("FailedEntryCount") or 0)
+            self.sent += len(entries) - failed
+            if failed:
+                self.outbox.drop(failed, f"refused by EventBridge: {answer}")
 
-    async def close(self, timeout: float = 5.0) -> None:
-        """Send what is queued (for at most ``timeout`` seconds)."""
-        if self._sender is not None and not self._sender.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(self._sender), timeout)
-            except TimeoutError:
-                LOG.warning("%d execution status events not sent at shutdown", self._queue.qsize())
+    async def close(self) -> None:
+        """Send what is queued (a few seconds at most)."""
+        await self.outbox.close()
