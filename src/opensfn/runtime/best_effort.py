@@ -3,7 +3,8 @@
 What Step Functions delivers "on a best-effort basis" (EventBridge status change events,
 CloudWatch Logs records) goes through one of these: queuing never waits and never fails
 the execution that caused it; a batch that cannot be delivered is logged and dropped;
-a full queue (the destination far behind) drops new items, logged once per thousand.
+a full queue (the destination far behind) drops new items. Losses are logged when their
+reason changes, else once per thousand.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Outbox(Generic[T]):
         self._queue: asyncio.Queue[T] = asyncio.Queue(limit)
         self._sender: asyncio.Task[None] | None = None
         self.dropped = 0
+        self._why = ""
 
     def put(self, item: T) -> None:
         """Queue ``item`` (never waits)."""
@@ -47,10 +49,12 @@ class Outbox(Generic[T]):
             self._sender = asyncio.ensure_future(self._drain())
 
     def drop(self, count: int, why: str) -> None:
-        """Count ``count`` items lost (logged once per thousand)."""
+        """Count ``count`` items lost: logged when the reason changes, else once per
+        thousand (a destination that is down does not flood the log)."""
         before = self.dropped
         self.dropped += count
-        if before == 0 or before // 1000 != self.dropped // 1000:
+        if why != self._why or before // 1000 != self.dropped // 1000:
+            self._why = why
             LOG.warning("%d %s dropped in all: %s", self.dropped, self.what, why)
 
     async def _drain(self) -> None:

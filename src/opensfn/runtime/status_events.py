@@ -131,7 +131,8 @@ class StatusEvents:
             failed = int(answer.get("FailedEntryCount") or 0)
             self.sent += len(entries) - failed
             if failed:
-                self.outbox.drop(failed, f"refused by EventBridge: {answer}")
+                codes = sorted({e.get("ErrorCode", "?") for e in answer.get("Entries", [])} - {"?"})
+                self.outbox.drop(failed, f"refused by EventBridge ({', '.join(codes)})")
 
     async def close(self) -> None:
         """Send what is queued (a few seconds at most)."""
