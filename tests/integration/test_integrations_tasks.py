@@ -226,7 +226,13 @@ LOGGED_WAIT = {
 
 
 def _logged_run(
-    sfn: Any, moto: Moto, definition: dict[str, Any], level: str, data: bool, status: str
+    sfn: Any,
+    moto: Moto,
+    definition: dict[str, Any],
+    level: str,
+    data: bool,
+    status: str,
+    machine_type: str = "STANDARD",
 ) -> list[dict[str, Any]]:
     """Run ``definition`` logging at ``level`` to a fresh log group; the records logged."""
     logs = moto.client("logs")
@@ -242,10 +248,12 @@ def _logged_run(
         ],
     }  # fmt: skip
     arn = sfn.create_state_machine(
-        name=group, definition=json.dumps(definition), roleArn=ROLE, loggingConfiguration=config
-    )["stateMachineArn"]
+        name=group, definition=json.dumps(definition), roleArn=ROLE,
+        loggingConfiguration=config, type=machine_type,
+    )["stateMachineArn"]  # fmt: skip
     ex = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
-    wait_status(sfn, ex, status)
+    if machine_type == "STANDARD":  # (an Express execution is not described)
+        wait_status(sfn, ex, status)
     deadline = time.monotonic() + 10
     while True:
         streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
@@ -300,6 +308,12 @@ def test_execution_history_is_logged_to_cloudwatch_logs_as_aws_logs_it(
         {**entered, "details": {"name": "FailState"}}, failed
     ]  # fmt: skip
     assert _logged_run(sfn, moto, LOGGED_FAIL, "FATAL", False, "FAILED") == [failed]
+    express = _logged_run(sfn, moto, LOGGED_PASS, "ALL", True, "SUCCEEDED", "EXPRESS")
+    assert [(r["id"], r["type"]) for r in express] == [
+        ("1", "ExecutionStarted"), ("2", "PassStateEntered"), ("3", "PassStateExited"),
+        ("4", "ExecutionSucceeded"),
+    ]  # fmt: skip
+    assert express[-1]["details"] == out
     runtime_failure = _logged_run(sfn, moto, LOGGED_WAIT, "ERROR", False, "FAILED")
     assert [(r["id"], r["type"]) for r in runtime_failure] == [("3", "ExecutionFailed")]
     assert runtime_failure[0]["details"]["error"] == "States.Runtime"

@@ -51,8 +51,15 @@ def start_express(
     ctx: RequestContext, target: Target, name: str, input_text: str
 ) -> dict[str, Any]:
     """StartExecution of an EXPRESS machine: runs in memory, answers at once."""
-    ex = runner(ctx).start(_machine(ctx, target), _info(target, name), input_text)
+    ex = _start(ctx, target, _info(target, name), input_text)
     return {"executionArn": ex.info.execution_arn, "startDate": ex.start_date}
+
+
+def _start(
+    ctx: RequestContext, target: Target, info: ExecutionInfo, input_text: str
+) -> express.ExpressExecution:
+    logs = ctx.runtime.logs_of(target.revision, info)
+    return runner(ctx).start(_machine(ctx, target), info, input_text, logs)
 
 
 async def start_sync_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -68,9 +75,7 @@ async def start_sync_execution(ctx: RequestContext, p: dict[str, Any]) -> dict[s
     name = str(uuid.uuid4()) if name is None else arns.check_name(name)
     raw = p.get("input")
     input_text = "{}" if raw is None else check_input(raw)
-    info = _info(target, name)
-    machine = _machine(ctx, target)
-    ex = runner(ctx).start(machine, info, input_text)
+    ex = _start(ctx, target, _info(target, name), input_text)
     # A client that goes away does not stop the execution (AWS runs it to its end).
     outcome = await asyncio.shield(ex.done)
     out: dict[str, Any] = {

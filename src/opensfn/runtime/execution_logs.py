@@ -1,7 +1,7 @@
 """CloudWatch Logs of executions: a state machine's ``loggingConfiguration`` honoured.
 
-A state machine whose logging ``level`` is not ``OFF`` and which names a log group has
-its execution history events written there, one JSON record per event, as AWS writes
+A state machine (Standard or Express) whose logging ``level`` is not ``OFF`` and which
+names a log group has its execution history events written there, one JSON record per event, as AWS writes
 them (recorded against AWS, 2024-06)::
 
     {"id": "3", "type": "ExecutionFailed", "details": {"cause": "…", "error": "…"},

@@ -34,6 +34,7 @@ from opensfn.engine.protocol import (
 from opensfn.runtime import engine_link, tokens
 from opensfn.runtime.dispatch import carry_out
 from opensfn.runtime.dispatch import closed as dispatch_closed
+from opensfn.runtime.execution_logs import ExecutionLogs, LogTarget
 from opensfn.runtime.queues import ActivityQueues
 from opensfn.runtime.timers import Timers
 
@@ -66,15 +67,22 @@ class ExpressExecution:
     input: str
     start_date: float
     done: asyncio.Future[Outcome]
+    logs: tuple[LogTarget, str] | None = None  # where its history events are logged
 
 
 class ExpressRunner:
     """The Express executions of one server. It is also their dispatch host."""
 
     def __init__(
-        self, queues: ActivityQueues, wait_scale: float, secret: bytes, integrations: Any = None
+        self,
+        queues: ActivityQueues,
+        wait_scale: float,
+        secret: bytes,
+        integrations: Any = None,
+        execution_logs: ExecutionLogs | None = None,
     ) -> None:
         self.queues = queues
+        self.execution_logs = execution_logs  # CloudWatch Logs of the machines that log
         # the runtime's integration state (Lambda handlers, endpoints, .sync parents)
         self.integrations = integrations
         self.timers = Timers(wait_scale, self._timer_fired)
@@ -94,8 +102,15 @@ class ExpressRunner:
             task_token=task_token,
         )
 
-    def start(self, machine: Any, info: ExecutionInfo, input_text: str) -> ExpressExecution:
-        """Begin an execution; its ``done`` future resolves when it ends."""
+    def start(
+        self,
+        machine: Any,
+        info: ExecutionInfo,
+        input_text: str,
+        logs: tuple[LogTarget, str] | None = None,
+    ) -> ExpressExecution:
+        """Begin an execution; its ``done`` future resolves when it ends. ``logs``: where
+        its history events are logged (CloudWatch Logs target and stream), if anywhere."""
         ctx = self._context(info.execution_arn)
         info = ExecutionInfo(
             info.execution_arn,
@@ -108,7 +123,7 @@ class ExpressRunner:
         )
         t = engine_link.start(machine, info, input_text, ctx)
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        ex = ExpressExecution(info, machine, t.state, input_text, ctx.now.timestamp(), done)
+        ex = ExpressExecution(info, machine, t.state, input_text, ctx.now.timestamp(), done, logs)
         self.live[info.execution_arn] = ex
         self._after(ex, t, ctx)
         return ex
@@ -147,6 +162,8 @@ class ExpressRunner:
 
     def _after(self, ex: ExpressExecution, t: Transition, ctx: StepContext) -> None:
         arn = ex.info.execution_arn
+        if ex.logs is not None and self.execution_logs is not None:
+            self.execution_logs.emit(ex.logs[0], ex.logs[1], arn, 0, t.events)
         if t.status is not None:
             self.live.pop(arn, None)
             self.timers.cancel_execution(arn)
@@ -175,7 +192,11 @@ def runner_for(runtime: Any, wait_scale: float) -> ExpressRunner:
     found = _RUNNERS.get(runtime)
     if found is None:
         found = _RUNNERS[runtime] = ExpressRunner(
-            runtime.queues, wait_scale, runtime.secret, getattr(runtime, "integrations", None)
+            runtime.queues,
+            wait_scale,
+            runtime.secret,
+            getattr(runtime, "integrations", None),
+            getattr(runtime, "execution_logs", None),
         )
     return found
 

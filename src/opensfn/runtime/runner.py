@@ -215,7 +215,7 @@ class Runtime:
             raise LookupError(f"revision {rec.revision_id} of {rec.machine_arn} is missing")
         info = _info_of(rec, rec.redrive_count)
         ex = OpenExecution(rec.id, info, self.machine(revision), b"", rec.input)
-        ex.logs = self._logs_of(revision, info)
+        ex.logs = self.logs_of(revision, info)
         ex.keep(state)
         self.open[rec.arn] = ex
         self._apply(ex, engine_link.resume_commands(state))
@@ -263,7 +263,7 @@ class Runtime:
             machine = self._machines[key] = engine_link.load_machine(revision.definition)
         return machine
 
-    def _logs_of(
+    def logs_of(
         self, revision: RevisionRecord, info: ExecutionInfo
     ) -> tuple[LogTarget, str] | None:
         """Where an execution of ``revision`` logs its history events (None: nowhere)."""
@@ -353,7 +353,7 @@ class Runtime:
             LOG.exception("engine failed to start %s", arn)
             raise InternalFailure("The engine failed to start the execution.") from exc
         ex = OpenExecution(self.store.new_execution_id(), info, machine, b"", input_text)
-        ex.logs = self._logs_of(revision, info)
+        ex.logs = self.logs_of(revision, info)
         packed = ex.keep(transition.state)
         self.open[arn] = ex
         start_date = ctx.now.timestamp()
@@ -412,7 +412,7 @@ class Runtime:
             LOG.exception("engine failed to redrive %s", rec.arn)
             raise InternalFailure("The engine failed to redrive the execution.") from exc
         ex = OpenExecution(rec.id, info, machine, b"", rec.input)
-        ex.logs = self._logs_of(revision, info)
+        ex.logs = self.logs_of(revision, info)
         packed = ex.keep(t.state)
         self.open[rec.arn] = ex
         closing = self._closing(ex, t, ctx)
