@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 LOG = logging.getLogger("opensfn.runtime")
 T = TypeVar("T")
@@ -74,3 +74,27 @@ class Outbox(Generic[T]):
                 await asyncio.wait_for(asyncio.shield(self._sender), timeout)
             except TimeoutError:
                 self.drop(self._queue.qsize(), "not sent before shutdown")
+
+
+class ServiceOutbox(Generic[T]):
+    """An outbox whose batches go to an AWS service: ``client_of(region)`` gives the
+    service's client, ``run_blocking`` runs a blocking call off the event loop; a
+    subclass sends a batch in :meth:`_send`."""
+
+    def __init__(
+        self,
+        what: str,
+        batch: int,
+        client_of: Callable[[str], Any],
+        run_blocking: Callable[..., Awaitable[Any]],
+    ) -> None:
+        self._client_of = client_of
+        self._run_blocking = run_blocking
+        self.outbox: Outbox[T] = Outbox(what, self._send, batch)
+
+    async def _send(self, batch: list[T]) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        """Send what is queued (a few seconds at most)."""
+        await self.outbox.close()

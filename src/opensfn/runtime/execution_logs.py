@@ -38,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from opensfn.runtime.best_effort import Outbox
+from opensfn.runtime.best_effort import ServiceOutbox
 
 _FATAL = frozenset({"ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"})
 _DATA_FIELDS = frozenset(
@@ -120,21 +120,15 @@ def stream_name(machine_name: str, execution_arn: str, start: datetime) -> str:
 Item = tuple[str, str, str, int, str]
 
 
-class ExecutionLogs:
-    """Sends the records queued by :meth:`emit` (see the module docstring).
-
-    ``client_of(region)``: the CloudWatch Logs client of a region; ``run_blocking``: runs
-    a blocking call off the event loop."""
+class ExecutionLogs(ServiceOutbox[Item]):
+    """Sends the records queued by :meth:`emit` to CloudWatch Logs (see the module
+    docstring)."""
 
     def __init__(
-        self,
-        client_of: Callable[[str], Any],
-        run_blocking: Callable[..., Awaitable[Any]],
+        self, client_of: Callable[[str], Any], run_blocking: Callable[..., Awaitable[Any]]
     ) -> None:
-        self._client_of = client_of
-        self._run_blocking = run_blocking
+        super().__init__("execution log records", _BATCH, client_of, run_blocking)
         self._streams: set[tuple[str, str, str]] = set()  # created (region, group, stream)
-        self.outbox: Outbox[Item] = Outbox("execution log records", self._send, _BATCH)
 
     def emit(
         self,
@@ -170,7 +164,3 @@ class ExecutionLogs:
                 partial(client.put_log_events, logGroupName=group, logStreamName=stream,
                         logEvents=records)
             )  # fmt: skip
-
-    async def close(self) -> None:
-        """Send what is queued (a few seconds at most)."""
-        await self.outbox.close()

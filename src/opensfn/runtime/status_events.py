@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from opensfn.runtime.best_effort import Outbox
+from opensfn.runtime.best_effort import ServiceOutbox
 from opensfn.store.records import ExecutionRecord
 
 SOURCE = "aws.states"
@@ -99,22 +99,13 @@ def entry(rec: ExecutionRecord) -> tuple[str, dict[str, Any]]:
     }
 
 
-class StatusEvents:
-    """Sends the events queued by :meth:`emit` (see the module docstring).
-
-    ``client_of(region)``: the EventBridge client of a region; ``run_blocking``: runs a
-    blocking call off the event loop."""
+class StatusEvents(ServiceOutbox[tuple[str, dict[str, Any]]]):
+    """Sends the events queued by :meth:`emit` to EventBridge (see the module docstring)."""
 
     def __init__(
-        self,
-        client_of: Callable[[str], Any],
-        run_blocking: Callable[..., Awaitable[Any]],
+        self, client_of: Callable[[str], Any], run_blocking: Callable[..., Awaitable[Any]]
     ) -> None:
-        self._client_of = client_of
-        self._run_blocking = run_blocking
-        self.outbox: Outbox[tuple[str, dict[str, Any]]] = Outbox(
-            "execution status events", self._send, _BATCH
-        )
+        super().__init__("execution status events", _BATCH, client_of, run_blocking)
         self.sent = 0
 
     def emit(self, rec: ExecutionRecord) -> None:
@@ -133,7 +124,3 @@ class StatusEvents:
             if failed:
                 codes = sorted({e.get("ErrorCode", "?") for e in answer.get("Entries", [])} - {"?"})
                 self.outbox.drop(failed, f"refused by EventBridge ({', '.join(codes)})")
-
-    async def close(self) -> None:
-        """Send what is queued (a few seconds at most)."""
-        await self.outbox.close()
