@@ -474,6 +474,7 @@ class Runtime:
         fut = self.store.submit(_guarded(ex, batch))
         self._pending.add(fut)
         commands = self._hand_out(ex, t.commands) if t.commands else t.commands
+        closes = t.status is not None  # (this transition ends the execution)
 
         def committed(f: asyncio.Future[Any]) -> None:
             self._pending.discard(f)
@@ -486,8 +487,8 @@ class Runtime:
                 if not isinstance(exc, writes.NameTaken | WriteSkipped):
                     LOG.error("write of %s failed: %r", ex.info.execution_arn, exc)
                 return
-            if self.status_events is not None and (started or ex.closed):
-                self._status_changed(ex.info.execution_arn, started)
+            if self.status_events is not None and (started or closes):
+                self._status_changed(ex.info.execution_arn, started, closes)
             if ex.logs is not None and self.execution_logs is not None:
                 target, stream = ex.logs
                 self.execution_logs.emit(
@@ -507,18 +508,21 @@ class Runtime:
         fut.add_done_callback(committed)
         return fut
 
-    def _status_changed(self, execution_arn: str, started: bool) -> None:
+    def _status_changed(self, execution_arn: str, started: bool, closes: bool) -> None:
         """Send the status change events of a commit that started or closed an execution
-        (both, RUNNING first, when one commit did both)."""
+        (both, RUNNING first, when one commit did both). The row is read once committed;
+        a later commit in the same group may have closed it already, so the RUNNING event
+        is made from the row as it was when it started."""
         assert self.status_events is not None
         rec = self.store.get_execution(execution_arn)
         if rec is None:
             return
-        if started and rec.status != "RUNNING":
+        if started:
             self.status_events.emit(
                 rec._replace(status="RUNNING", output=None, error=None, cause=None, stop_date=None)
             )
-        self.status_events.emit(rec)
+        if closes and rec.status != "RUNNING":
+            self.status_events.emit(rec)
 
     def _hand_out(self, ex: OpenExecution, commands: list[Command]) -> list[Command]:
         """Start the activity tasks of a transition being committed for workers already
