@@ -89,6 +89,8 @@ class Settings:
     """Per-service endpoints for Task integrations, ``SERVICE=URL`` separated by commas
     (boto3 service names: ``sqs``, ``sns``, ``dynamodb``, ``s3``, ...). Services without one
     use boto3's own settings (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>``, profiles).
+    ``events`` also receives the executions' status change events and ``logs`` the
+    CloudWatch Logs records of machines that log (neither is sent without its endpoint).
     ``--endpoint SERVICE=URL`` (repeatable) / ``OPENSFN_ENDPOINTS``."""
 
     sqs_endpoint: str = ""

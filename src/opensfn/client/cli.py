@@ -106,7 +106,9 @@ def cli() -> None:
     "endpoints",
     multiple=True,
     metavar="SERVICE=URL",
-    help="Endpoint of an AWS service for Task integrations (repeatable) [OPENSFN_ENDPOINTS].",
+    help="Endpoint of an AWS service for Task integrations (repeatable); events=URL also "
+    "receives execution status change events, logs=URL the CloudWatch Logs of machines "
+    "that log [OPENSFN_ENDPOINTS].",
 )
 @click.option("--sqs-endpoint", default=None, help="SQS endpoint [SQS_ENDPOINT].")
 @click.option("--sns-endpoint", default=None, help="SNS endpoint [SNS_ENDPOINT].")
