@@ -103,6 +103,10 @@ class _Env:
     random: Callable[[], float]
 
 
+_ENV: Any = _Env(lambda: str(uuid.uuid4()), random.random)
+"""The one such outside world: it holds no state."""
+
+
 class _FirstWrites(dict[str, Any]):
     """The engine's inspection record, keeping the first value of each key: the tested
     state runs before the stub that follows it, which records again."""
@@ -174,9 +178,8 @@ def _evaluate_setting(
     """A Map setting's value: a JSONata ``{% %}`` string is evaluated."""
     if not jsonata.is_template(value):
         return value
-    env: Any = _Env(lambda: str(uuid.uuid4()), random.random)
     expression = jsonata.compile_expression(value[2:-2], "")
-    return expression.evaluate({"input": state_input, "context": context}, variables, env, field)
+    return expression.evaluate({"input": state_input, "context": context}, variables, _ENV, field)
 
 
 def _map_settings(
@@ -412,22 +415,23 @@ def _item_views(
     with the item in ``$$.Map.Item``) and ``afterItemBatcher`` (the batches the iterations
     would get), for the fields the state has. Raises WorkflowError as the Map would."""
     out: dict[str, Any] = {}
-    if state.get("Type") != "Map" or not isinstance(items, list):
+    if not isinstance(items, list):
         return out
-    env: Any = _Env(lambda: str(uuid.uuid4()), random.random)
 
-    def value_of(template: Any, field: str, extra: dict[str, Any] | None = None) -> Any:
-        scope = {**context, **extra} if extra else context
+    def compiled(template: Any, field: str) -> Callable[[dict[str, Any]], Any]:
+        """``template`` compiled once; evaluated against a context object."""
         if jsonata_mode:
-            compiled = jsonata.compile_template(template, "", field)
-            return compiled.evaluate({"input": eff, "context": scope}, variables, env)
-        return payload.compile_template(template, field).evaluate(eff, scope, variables, env)
+            tree = jsonata.compile_template(template, "", field)
+            return lambda scope: tree.evaluate({"input": eff, "context": scope}, variables, _ENV)
+        path_tree = payload.compile_template(template, field)
+        return lambda scope: path_tree.evaluate(eff, scope, variables, _ENV)
 
     selector = state.get("ItemSelector", state.get("Parameters"))
     selected = items
     if selector is not None:
+        select = compiled(selector, "ItemSelector")
         selected = [
-            value_of(selector, "ItemSelector", {"Map": {"Item": {"Index": i, "Value": item}}})
+            select({**context, "Map": {"Item": {"Index": i, "Value": item}}})
             for i, item in enumerate(items)
         ]
         out["afterItemSelector"] = selected
@@ -444,7 +448,7 @@ def _item_views(
             ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
             limits.append(int(value) if ok else None)
         has_input = "BatchInput" in batcher
-        batch_input = value_of(batcher["BatchInput"], "BatchInput") if has_input else None
+        batch_input = compiled(batcher["BatchInput"], "BatchInput")(context) if has_input else None
         out["afterItemBatcher"] = item_reader.batch(
             selected, limits[0], limits[1], batch_input, has_batch_input=has_input
         )
@@ -457,9 +461,8 @@ def _jsonata_items(
     """A JSONata Map's items: its ``Items`` expression's value, else the state input."""
     if "Items" not in state:
         return state_input
-    env: Any = _Env(lambda: str(uuid.uuid4()), random.random)
     template = jsonata.compile_template(state["Items"], "", "Items")
-    return template.evaluate({"input": state_input, "context": context}, variables, env)
+    return template.evaluate({"input": state_input, "context": context}, variables, _ENV)
 
 
 def _info(req: Request) -> ExecutionInfo:
