@@ -115,7 +115,7 @@ def _call(call: Intrinsic, found: list[str]) -> None:
 
 
 def _path(text: str, found: list[str]) -> None:
-    if not text.startswith("$") or text.startswith(("$$", "$.", "$[")) or text == "$":
+    if not text.startswith("$"):
         return
     try:
         root = compile_path(text).root
